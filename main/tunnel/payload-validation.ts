@@ -1,0 +1,101 @@
+import type { HelloPayload, RequestHead, ResponseHead, SettingsPayload, TunnelLimits, UpstreamKind } from '../../shared/tunnel-protocol.js';
+import { FrameError } from './frame-codec.js';
+
+/**
+ * Strict checks for the JSON payloads of control and head frames. Whatever the peer
+ * sends, the result is either a well-formed value or a FrameError.
+ */
+
+function parseObject(payload: Buffer, what: string, maxBytes: number): Record<string, unknown> {
+  if (payload.length > maxBytes) throw new FrameError(`${what} of ${payload.length} bytes exceeds the ${maxBytes}-byte limit`);
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw new FrameError(`${what} is not valid JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FrameError(`${what} is not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function headers(value: unknown, what: string, allowArrays: boolean): Record<string, string | string[]> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FrameError(`${what}.headers is not an object`);
+  const out: Record<string, string | string[]> = {};
+  let count = 0;
+  for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
+    if (++count > 200) throw new FrameError(`${what} has more than 200 headers`);
+    if (!TOKEN.test(name)) throw new FrameError(`${what} has an invalid header name`);
+    if (typeof v === 'string') {
+      if (/[\r\n\0]/.test(v)) throw new FrameError(`${what} header ${name} has a line break`);
+      out[name] = v;
+    } else if (allowArrays && Array.isArray(v) && v.every((item) => typeof item === 'string' && !/[\r\n\0]/.test(item))) {
+      out[name] = v as string[];
+    } else {
+      throw new FrameError(`${what} header ${name} is not a string`);
+    }
+  }
+  return out;
+}
+
+export function parseRequestHead(payload: Buffer, maxBytes: number): RequestHead {
+  const value = parseObject(payload, 'request head', maxBytes);
+  const { method, path, deployment } = value;
+  if (typeof method !== 'string' || !TOKEN.test(method) || method.length > 16) throw new FrameError('request head has an invalid method');
+  if (typeof path !== 'string' || !path.startsWith('/') || path.length > 8192) throw new FrameError('request head has an invalid path');
+  if (typeof deployment !== 'string' || deployment.length > 256) throw new FrameError('request head has an invalid deployment');
+  return { method, path, deployment, headers: headers(value.headers, 'request head', false) as Record<string, string> };
+}
+
+export function parseResponseHead(payload: Buffer, maxBytes: number): ResponseHead {
+  const value = parseObject(payload, 'response head', maxBytes);
+  const status = value.status;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) throw new FrameError('response head has an invalid status');
+  return { status, headers: headers(value.headers, 'response head', true) };
+}
+
+function positiveInt(value: unknown, what: string, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) throw new FrameError(`${what} must be an integer from 1 to ${max}`);
+  return value;
+}
+
+export function parseLimits(value: unknown, what: string): TunnelLimits {
+  if (typeof value !== 'object' || value === null) throw new FrameError(`${what}.limits is not an object`);
+  const v = value as Record<string, unknown>;
+  return {
+    maxConcurrentStreams: positiveInt(v.maxConcurrentStreams, `${what}.limits.maxConcurrentStreams`, 1 << 20),
+    maxHeaderBytes: positiveInt(v.maxHeaderBytes, `${what}.limits.maxHeaderBytes`, 1 << 20),
+    streamWindow: positiveInt(v.streamWindow, `${what}.limits.streamWindow`, 0x7fffffff),
+    connectionWindow: positiveInt(v.connectionWindow, `${what}.limits.connectionWindow`, 0x7fffffff),
+  };
+}
+
+const KINDS: ReadonlySet<string> = new Set<UpstreamKind>(['ollama', 'llamacpp', 'openai', 'unknown']);
+
+export function parseHello(payload: Buffer): HelloPayload {
+  const value = parseObject(payload, 'hello', 256 * 1024);
+  const { version, upstreamKind, models, model } = value;
+  if (typeof version !== 'string' || version.length > 64) throw new FrameError('hello has an invalid version');
+  if (typeof upstreamKind !== 'string' || !KINDS.has(upstreamKind)) throw new FrameError('hello has an invalid upstreamKind');
+  if (!Array.isArray(models) || models.length > 1000 || !models.every((m) => typeof m === 'string' && m.length <= 256)) {
+    throw new FrameError('hello has an invalid models list');
+  }
+  if (model !== null && (typeof model !== 'string' || model.length > 256)) throw new FrameError('hello has an invalid model');
+  return { version, upstreamKind: upstreamKind as UpstreamKind, models: models as string[], model: model as string | null, limits: parseLimits(value.limits, 'hello') };
+}
+
+export function parseSettings(payload: Buffer): SettingsPayload {
+  const value = parseObject(payload, 'settings', 64 * 1024);
+  const { deployment, serving, heartbeatMs, tunnelId } = value;
+  if (deployment !== null && (typeof deployment !== 'string' || deployment.length > 256)) throw new FrameError('settings has an invalid deployment');
+  if (typeof serving !== 'boolean') throw new FrameError('settings has an invalid serving flag');
+  if (typeof tunnelId !== 'string' || tunnelId.length > 64) throw new FrameError('settings has an invalid tunnelId');
+  return {
+    deployment: deployment as string | null,
+    serving,
+    heartbeatMs: positiveInt(heartbeatMs, 'settings.heartbeatMs', 3_600_000),
+    tunnelId,
+    limits: parseLimits(value.limits, 'settings'),
+  };
+}

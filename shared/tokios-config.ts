@@ -1,0 +1,112 @@
+import { ConfigError } from './errors.js';
+import { deploymentNameProblem, tunnelTokenProblem } from './names.js';
+
+/**
+ * A `tokios.json`: everything one connector needs. The minimal form
+ * `{"tunnel_token": "...", "upstream": "http://localhost:11434"}` is always valid.
+ */
+export interface TokiosConfig {
+  /** The tunnel token the gateway minted (`tt-…`). A secret. */
+  tunnel_token: string;
+  /** Base URL of the local model server, e.g. `http://localhost:11434`. */
+  upstream: string;
+  /** Deployment name clients use as `model`; informational for the connector. */
+  name?: string;
+  /** The upstream's model name that requests are rewritten to (else its only model). */
+  model?: string;
+  /** Gateway base URL; `--gateway` and `TOKIOS_GATEWAY` are the alternatives. */
+  gateway?: string;
+}
+
+export const TOKIOS_CONFIG_FIELDS = ['tunnel_token', 'upstream', 'name', 'model', 'gateway'] as const;
+
+/** Parses and validates a `tokios.json` text; errors name `file` and the field. */
+export function parseTokiosConfig(text: string, file: string): TokiosConfig {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(file, null, `is not valid JSON (${detail}); expected {"tunnel_token": "tt-…", "upstream": "http://localhost:11434"}`);
+  }
+  return validateTokiosConfig(value, file);
+}
+
+export function validateTokiosConfig(value: unknown, file: string): TokiosConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(file, null, 'must be a JSON object like {"tunnel_token": "tt-…", "upstream": "http://localhost:11434"}');
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!(TOKIOS_CONFIG_FIELDS as readonly string[]).includes(key)) {
+      throw new ConfigError(file, key, `is not a known field; known fields are ${TOKIOS_CONFIG_FIELDS.join(', ')}`);
+    }
+  }
+
+  if (record.tunnel_token === undefined) throw new ConfigError(file, 'tunnel_token', 'is missing; paste the tunnel token (tt-…) the gateway gave you');
+  const tokenProblem = tunnelTokenProblem(record.tunnel_token);
+  if (tokenProblem) throw new ConfigError(file, 'tunnel_token', tokenProblem);
+
+  if (record.upstream === undefined) throw new ConfigError(file, 'upstream', "is missing; set it to your model server's URL, e.g. http://localhost:11434");
+  const upstream = normalizeUpstreamUrl(record.upstream, (problem) => new ConfigError(file, 'upstream', problem));
+
+  const config: TokiosConfig = { tunnel_token: record.tunnel_token as string, upstream };
+
+  if (record.name !== undefined) {
+    const problem = deploymentNameProblem(record.name);
+    if (problem) throw new ConfigError(file, 'name', problem);
+    config.name = record.name as string;
+  }
+  if (record.model !== undefined) {
+    if (typeof record.model !== 'string' || record.model.trim() === '' || record.model.length > 256) {
+      throw new ConfigError(file, 'model', "must be the upstream's model name as a non-empty string, e.g. \"gemma3:4b\"");
+    }
+    config.model = record.model;
+  }
+  if (record.gateway !== undefined) {
+    config.gateway = normalizeGatewayUrl(record.gateway, (problem) => new ConfigError(file, 'gateway', problem));
+  }
+  return config;
+}
+
+/** `http://localhost:11434/` → `http://localhost:11434`; rejects paths, credentials and other schemes. */
+export function normalizeUpstreamUrl(value: unknown, fail: (problem: string) => Error): string {
+  if (typeof value !== 'string') throw fail('must be an http(s) URL string like http://localhost:11434');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw fail(`must be an http(s) URL like http://localhost:11434, got '${value}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw fail(`must be an http(s) URL like http://localhost:11434, got '${value}'`);
+  if (url.username || url.password) throw fail('must not contain a user name or password');
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    throw fail(`must be the server's base URL without a path, e.g. ${url.origin}, got '${value}'`);
+  }
+  return url.origin;
+}
+
+/** Gateway base URL: http(s) or ws(s), no query; returned without a trailing slash. */
+export function normalizeGatewayUrl(value: unknown, fail: (problem: string) => Error): string {
+  if (typeof value !== 'string') throw fail('must be a URL string like https://gateway.example.com');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw fail(`must be a URL like https://gateway.example.com, got '${value}'`);
+  }
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) throw fail(`must be an http(s) or ws(s) URL, got '${value}'`);
+  if (url.username || url.password || url.search || url.hash) throw fail('must not contain credentials, a query or a fragment');
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** The text of a `tokios.json` as written by export: stable field order, 2-space indent. */
+export function serializeTokiosConfig(config: TokiosConfig): string {
+  const ordered: Record<string, string> = {};
+  for (const field of TOKIOS_CONFIG_FIELDS) {
+    const value = config[field];
+    if (value !== undefined) ordered[field] = value;
+  }
+  return `${JSON.stringify(ordered, null, 2)}\n`;
+}
