@@ -1,0 +1,127 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isTokiosError } from '../../shared/errors.js';
+import type { Logger } from '../logging/logger.js';
+import { VERSION } from '../version.js';
+import type { GatewayStore } from './gateway-store.js';
+import { BodyTooLargeError, presentedKey, readBody, sendError, sendJson } from './http-util.js';
+import type { TunnelRegistry } from './tunnel-registry.js';
+
+/**
+ * The control API: bind deployment names to tunnel tokens, list deployments with live
+ * status, mint tunnel tokens.
+ *
+ *   POST   /v1/deployments        {"name", "token"?}   register (a second time: the swap)
+ *   GET    /v1/deployments                             list with live status
+ *   DELETE /v1/deployments/NAME                        unregister
+ *   POST   /v1/tunnel-tokens                           mint a tunnel token
+ *   GET    /healthz                                    liveness, no auth
+ *
+ * Registering authenticates with an API key (token in the body) or with the tunnel token
+ * itself as the bearer: holding a token proves the right to name it, which is what lets
+ * `tokios register --token` work with nothing else. Everything else needs an API key.
+ */
+
+export interface ControlPlaneOptions {
+  store: GatewayStore;
+  registry: TunnelRegistry;
+  log: Logger;
+}
+
+const DEPLOYMENT_PATH = /^\/v1\/deployments\/([^/]+)$/;
+
+export class ControlPlane {
+  constructor(private readonly options: ControlPlaneOptions) {}
+
+  handles(method: string, pathname: string): boolean {
+    if (pathname === '/healthz') return method === 'GET';
+    if (pathname === '/v1/deployments') return method === 'GET' || method === 'POST';
+    if (pathname === '/v1/tunnel-tokens') return method === 'POST';
+    return method === 'DELETE' && DEPLOYMENT_PATH.test(pathname);
+  }
+
+  knowsPath(pathname: string): boolean {
+    return pathname === '/healthz' || pathname === '/v1/deployments' || pathname === '/v1/tunnel-tokens' || DEPLOYMENT_PATH.test(pathname);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    try {
+      if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok', version: VERSION });
+      if (pathname === '/v1/deployments' && req.method === 'POST') return await this.register(req, res);
+      if (!this.requireApiKey(req, res)) return;
+      if (pathname === '/v1/deployments') return sendJson(res, 200, { deployments: this.list() });
+      if (pathname === '/v1/tunnel-tokens') {
+        const { id, token } = await this.options.store.createTunnelToken();
+        return sendJson(res, 201, { id, token });
+      }
+      const name = decodeURIComponent(DEPLOYMENT_PATH.exec(pathname)![1]!);
+      const removed = await this.options.store.unregister(name);
+      if (!removed) return sendError(res, 404, `No deployment named '${name}'.`, 'invalid_request_error', 'deployment_not_found');
+      this.options.registry.unbind(name);
+      this.options.log.info(`deployment '${name}' unregistered`);
+      res.writeHead(204).end();
+    } catch (error) {
+      const message = isTokiosError(error) ? error.message : 'internal error';
+      if (!isTokiosError(error)) this.options.log.error(`control request ${req.method} ${pathname} failed: ${(error as Error).message}`);
+      sendError(res, 500, message, 'server_error', 'internal_error');
+    }
+  }
+
+  /** Live status of every registered deployment. */
+  list(): unknown[] {
+    const { store, registry } = this.options;
+    return store.deployments.map((d) => ({ ...registry.view(d.name), tokenId: d.tokenId, created: d.created, updated: d.updated }));
+  }
+
+  private requireApiKey(req: IncomingMessage, res: ServerResponse): boolean {
+    const key = presentedKey(req);
+    if (key && this.options.store.verifyApiKey(key)) return true;
+    sendError(res, 401, key ? 'Invalid API key.' : 'Missing API key: send "Authorization: Bearer sk-tokios-…".', 'authentication_error', key ? 'invalid_api_key' : 'missing_api_key');
+    return false;
+  }
+
+  private async register(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { store, registry, log } = this.options;
+    let body: { name?: unknown; token?: unknown };
+    try {
+      body = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8')) as typeof body;
+      if (typeof body !== 'object' || body === null) throw new Error('not an object');
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return sendError(res, 413, 'Registration body is too large.', 'invalid_request_error', 'request_too_large');
+      return sendError(res, 400, 'Body must be JSON like {"name": "gemma-tunnel", "token": "tt-…"}.', 'invalid_request_error', 'invalid_json');
+    }
+    const presented = presentedKey(req);
+    if (!presented) return sendError(res, 401, 'Authenticate with the tunnel token being registered (Authorization: Bearer tt-…) or an API key.', 'authentication_error', 'missing_credentials');
+
+    let tokenId: string | null;
+    if (store.verifyApiKey(presented)) {
+      if (typeof body.token !== 'string') return sendError(res, 400, 'Field "token" is required when registering with an API key.', 'invalid_request_error', 'missing_token');
+      tokenId = store.verifyTunnelToken(body.token)?.id ?? null;
+      if (!tokenId) return sendError(res, 400, 'Field "token" is not a tunnel token this gateway issued.', 'invalid_request_error', 'unknown_token');
+    } else {
+      tokenId = store.verifyTunnelToken(presented)?.id ?? null;
+      if (!tokenId) return sendError(res, 401, 'Tunnel token rejected: this gateway did not issue it (or it was revoked).', 'authentication_error', 'tunnel_token_rejected');
+      if (body.token !== undefined && (typeof body.token !== 'string' || store.verifyTunnelToken(body.token)?.id !== tokenId)) {
+        return sendError(res, 400, 'Field "token" differs from the token used to authenticate.', 'invalid_request_error', 'token_mismatch');
+      }
+    }
+    if (typeof body.name !== 'string') return sendError(res, 400, 'Field "name" is required: the deployment name clients will use as "model".', 'invalid_request_error', 'missing_name');
+
+    let result;
+    try {
+      result = await store.register(body.name, tokenId);
+    } catch (error) {
+      if (isTokiosError(error) && error.code === 'NAME_INVALID') return sendError(res, 400, error.message, 'invalid_request_error', 'invalid_name');
+      throw error;
+    }
+    if (result.renamedFrom) registry.unbind(result.renamedFrom);
+    registry.bind(result.deployment.name, tokenId);
+    const swapped = result.previousTokenId !== null;
+    log.info(`deployment '${body.name}' ${result.created ? 'registered' : swapped ? 're-registered to another token (swap)' : 're-registered'}`);
+    sendJson(res, result.created ? 201 : 200, {
+      deployment: { ...registry.view(result.deployment.name), created: result.deployment.created, updated: result.deployment.updated },
+      created: result.created,
+      swapped,
+      renamedFrom: result.renamedFrom,
+    });
+  }
+}

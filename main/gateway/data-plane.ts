@@ -1,0 +1,258 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { INFERENCE_ROUTES, ResetCode, type RequestHead, type ResetCodeValue, type ResponseHead } from '../../shared/tunnel-protocol.js';
+import type { Logger } from '../logging/logger.js';
+import type { GatewayStore } from './gateway-store.js';
+import { BodyTooLargeError, CREDENTIAL_HEADERS, HOP_BY_HOP, presentedKey, readBody, sendError, sendJson } from './http-util.js';
+import type { TunnelEntry, TunnelRegistry } from './tunnel-registry.js';
+
+/**
+ * The OpenAI/Anthropic/Ollama-compatible front door: authenticates the API key, routes by
+ * the body's `model` to a deployment's tunnel, and streams the answer back as it comes.
+ */
+
+export interface DataPlaneOptions {
+  store: GatewayStore;
+  registry: TunnelRegistry;
+  log: Logger;
+  maxBodyBytes: number;
+  /** How long a request waits for a deployment whose tunnel dropped moments ago. */
+  offlineGraceMs: number;
+  isDraining: () => boolean;
+}
+
+const ROUTED = new Set(INFERENCE_ROUTES.filter((r) => r.routedByModel).map((r) => r.path));
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+const MAX_REFUSED_RETRIES = 3;
+
+export class DataPlane {
+  /** Inference requests being answered right now (the gateway drains these on shutdown). */
+  inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: DataPlaneOptions) {}
+
+  /** True when this plane answers `method pathname` (the router's question). */
+  handles(method: string, pathname: string): boolean {
+    return (method === 'POST' && ROUTED.has(pathname)) || (method === 'GET' && pathname === '/v1/models');
+  }
+
+  /** Whether `pathname` is one of ours with another method (405 rather than 404). */
+  knowsPath(pathname: string): boolean {
+    return ROUTED.has(pathname) || pathname === '/v1/models';
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+    if (!this.authenticate(req, res)) return;
+    if (pathname === '/v1/models') return this.listModels(res);
+    if (this.options.isDraining()) {
+      sendError(res, 503, 'The gateway is shutting down; retry in a moment.', 'service_unavailable', 'gateway_draining', { 'retry-after': '1', connection: 'close' });
+      return;
+    }
+    this.inFlight++;
+    res.once('close', () => {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    });
+    await this.route(req, res);
+  }
+
+  /** Resolves when no inference request is in flight. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private authenticate(req: IncomingMessage, res: ServerResponse): boolean {
+    const key = presentedKey(req);
+    if (!key) {
+      sendError(res, 401, 'Missing API key: send "Authorization: Bearer sk-tokios-…" (or "x-api-key: sk-tokios-…").', 'authentication_error', 'missing_api_key');
+      return false;
+    }
+    if (!this.options.store.verifyApiKey(key)) {
+      sendError(res, 401, 'Invalid API key: this gateway does not know it. Create one with `tokios key create --data DIR`.', 'authentication_error', 'invalid_api_key');
+      return false;
+    }
+    return true;
+  }
+
+  private listModels(res: ServerResponse): void {
+    const created = Math.floor(Date.now() / 1000);
+    const data = this.options.registry.onlineNames().map((name) => ({ id: name, object: 'model', created, owned_by: 'tokios' }));
+    sendJson(res, 200, { object: 'list', data });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { registry, maxBodyBytes } = this.options;
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        sendError(res, 413, `Request body is larger than this gateway's limit of ${maxBodyBytes} bytes.`, 'invalid_request_error', 'request_too_large', { connection: 'close' });
+      } else {
+        res.destroy();
+      }
+      return;
+    }
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      sendError(res, 400, `Request body is not valid JSON (${(error as Error).message}).`, 'invalid_request_error', 'invalid_json');
+      return;
+    }
+    const model = typeof parsed === 'object' && parsed !== null ? (parsed as { model?: unknown }).model : undefined;
+    if (typeof model !== 'string' || model === '') {
+      sendError(res, 400, 'Request body has no "model": set it to one of your deployment names.', 'invalid_request_error', 'missing_model');
+      return;
+    }
+    if (!registry.isBound(model)) {
+      const names = registry.names();
+      const known = names.length ? `Deployments on this gateway: ${names.join(', ')}.` : 'This gateway has no deployments yet; register one with `tokios register`.';
+      sendError(res, 404, `The model '${model}' does not exist. ${known}`, 'invalid_request_error', 'model_not_found');
+      return;
+    }
+
+    const head: RequestHead = { method: 'POST', path: req.url ?? '/', headers: forwardHeaders(req), deployment: model };
+    this.forward(req, res, head, body, 0);
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: Buffer, refused: number): void {
+    const name = head.deployment;
+    const entry = this.options.registry.pick(name);
+    if (!entry) {
+      void this.waitAndForward(req, res, head, body, refused);
+      return;
+    }
+    this.exchange(entry, res, head, body, (reason) => {
+      if (refused + 1 >= MAX_REFUSED_RETRIES) {
+        sendError(res, 503, `Deployment '${name}' refused the request (${reason}); retry shortly.`, 'service_unavailable', 'deployment_unavailable', { 'retry-after': '1' });
+      } else {
+        this.forward(req, res, head, body, refused + 1);
+      }
+    });
+  }
+
+  private async waitAndForward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: Buffer, refused: number): Promise<void> {
+    const name = head.deployment;
+    const { registry, offlineGraceMs } = this.options;
+    const entry = registry.recentlyOnline(name, offlineGraceMs) ? await waitForTunnel(registry, name, offlineGraceMs, res) : null;
+    if (res.destroyed) return;
+    if (!entry) {
+      sendError(res, 503, `Deployment '${name}' is offline: no connector is connected for it. Start its connector (tokios connect, or the Tokios app).`, 'service_unavailable', 'deployment_offline', { 'retry-after': '2' });
+      return;
+    }
+    this.forward(req, res, head, body, refused);
+  }
+
+  /** One attempt over one tunnel; `onRefused` runs when the connector never took it. */
+  private exchange(entry: TunnelEntry, res: ServerResponse, head: RequestHead, body: Buffer, onRefused: (reason: string) => void): void {
+    const stream = entry.session.openStream(head, body.length === 0);
+    if (body.length > 0) stream.end(body);
+    let waitingForDrain = false;
+    let unconsumed = 0;
+
+    stream.on('head', (response: ResponseHead) => {
+      if (res.destroyed) return;
+      res.writeHead(response.status, responseHeaders(response.headers));
+      // Streaming answers: let the client see the status line before the first token.
+      if (String(response.headers['content-type'] ?? '').startsWith('text/event-stream') || String(response.headers['content-type'] ?? '').includes('ndjson')) res.flushHeaders();
+    });
+    stream.on('data', (chunk: Buffer) => {
+      if (res.destroyed) return;
+      if (waitingForDrain || !res.write(chunk)) {
+        unconsumed += chunk.length;
+        if (!waitingForDrain) {
+          waitingForDrain = true;
+          res.once('drain', () => {
+            waitingForDrain = false;
+            const bytes = unconsumed;
+            unconsumed = 0;
+            stream.consumed(bytes);
+          });
+        }
+      } else {
+        stream.consumed(chunk.length);
+      }
+    });
+    stream.on('end', () => {
+      if (!res.headersSent) {
+        sendError(res, 502, `Deployment '${head.deployment}' ended the response without a status.`, 'upstream_error', 'upstream_error');
+        return;
+      }
+      res.end();
+    });
+    stream.on('reset', (code: ResetCodeValue, reason: string) => {
+      if (code === ResetCode.RefusedStream && !res.headersSent) {
+        onRefused(reason);
+        return;
+      }
+      if (res.headersSent) {
+        // Mid-response: the only honest signal left is to cut the connection.
+        this.options.log.warn(`deployment '${head.deployment}' stream ${stream.id} reset mid-response: ${reason}`);
+        res.destroy();
+        return;
+      }
+      const [status, type, errorCode] = resetToHttp(code);
+      sendError(res, status, `Deployment '${head.deployment}': ${reason}`, type, errorCode);
+    });
+    res.on('close', () => {
+      if (!stream.isClosed) stream.reset(ResetCode.Cancel, 'client disconnected');
+    });
+  }
+}
+
+function waitForTunnel(registry: TunnelRegistry, name: string, timeoutMs: number, res: ServerResponse): Promise<TunnelEntry | null> {
+  return new Promise((resolve) => {
+    const done = (entry: TunnelEntry | null): void => {
+      clearTimeout(timer);
+      registry.off('ready', onReady);
+      res.off('close', onClose);
+      resolve(entry);
+    };
+    const onReady = (): void => {
+      const entry = registry.pick(name);
+      if (entry) done(entry);
+    };
+    const onClose = (): void => done(null);
+    const timer = setTimeout(() => done(null), timeoutMs);
+    registry.on('ready', onReady);
+    res.on('close', onClose);
+  });
+}
+
+function forwardHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(name) || CREDENTIAL_HEADERS.has(name)) continue;
+    const value = raw[i + 1]!;
+    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
+  }
+  return out;
+}
+
+function responseHeaders(headers: Record<string, string | string[]>): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!RESPONSE_HOP_BY_HOP.has(name.toLowerCase())) out[name] = value;
+  }
+  return out;
+}
+
+function resetToHttp(code: ResetCodeValue): [number, string, string] {
+  switch (code) {
+    case ResetCode.UpstreamUnreachable:
+      return [502, 'upstream_error', 'upstream_unreachable'];
+    case ResetCode.BadRequest:
+      return [400, 'invalid_request_error', 'bad_request'];
+    case ResetCode.PathNotAllowed:
+      return [403, 'invalid_request_error', 'path_not_allowed'];
+    case ResetCode.RefusedStream:
+      return [503, 'service_unavailable', 'deployment_unavailable'];
+    default:
+      return [502, 'upstream_error', 'upstream_error'];
+  }
+}

@@ -1,0 +1,144 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CloseCode, DEFAULT_HEARTBEAT_MS } from '../../shared/tunnel-protocol.js';
+import { Logger } from '../logging/logger.js';
+import { ControlPlane } from './control-plane.js';
+import { DataPlane } from './data-plane.js';
+import { GatewayStore } from './gateway-store.js';
+import { sendError } from './http-util.js';
+import { TunnelPlane } from './tunnel-plane.js';
+import { TunnelRegistry } from './tunnel-registry.js';
+
+/** The routing gateway: data, control and tunnel planes on one HTTP server. */
+
+export interface GatewayOptions {
+  /** Folder for the store (`gateway.json`); created owner-only. */
+  dataDir: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  maxBodyBytes?: number;
+  heartbeatMs?: number;
+  /** How long requests wait for a deployment whose tunnel just dropped (default 5 s). */
+  offlineGraceMs?: number;
+  /** How long `close()` waits for requests in flight (default 30 s). */
+  drainTimeoutMs?: number;
+  log?: Logger;
+}
+
+export interface Gateway {
+  /** Base URL, e.g. `http://127.0.0.1:8787`. */
+  readonly url: string;
+  readonly port: number;
+  readonly store: GatewayStore;
+  readonly registry: TunnelRegistry;
+  readonly controlPlane: ControlPlane;
+  /** Stops taking requests (new ones get 503), lets those in flight finish, then closes. */
+  close(): Promise<void>;
+  /** Drops everything at once. */
+  destroy(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const log = options.log ?? new Logger('gateway');
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const store = new GatewayStore(options.dataDir);
+  let draining = false;
+
+  // The registry asks the tunnel plane to tell a tunnel its binding; the plane is made next.
+  let tunnelPlane: TunnelPlane | null = null;
+  const registry = new TunnelRegistry(log, (entry) => tunnelPlane?.sendSettings(entry));
+  tunnelPlane = new TunnelPlane({ store, registry, log, heartbeatMs });
+  registry.loadBindings(store.deployments);
+  store.on('reloaded', () => registry.loadBindings(store.deployments));
+  store.on('error-reading', (error: Error) => log.error(`${store.file} changed but cannot be read; keeping the last good contents: ${error.message}`));
+
+  const dataPlane = new DataPlane({
+    store,
+    registry,
+    log,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    offlineGraceMs: options.offlineGraceMs ?? 5000,
+    isDraining: () => draining,
+  });
+  const controlPlane = new ControlPlane({ store, registry, log });
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '';
+    if (!url.startsWith('/')) {
+      sendError(res, 400, 'Request target must be a path (origin-form), not an absolute URI.', 'invalid_request_error', 'bad_request_target');
+      return;
+    }
+    const query = url.indexOf('?');
+    const pathname = query === -1 ? url : url.slice(0, query);
+    const method = req.method ?? 'GET';
+    let work: Promise<void> | undefined;
+    if (dataPlane.handles(method, pathname)) work = dataPlane.handle(req, res, pathname);
+    else if (controlPlane.handles(method, pathname)) work = controlPlane.handle(req, res, pathname);
+    else if (dataPlane.knowsPath(pathname) || controlPlane.knowsPath(pathname)) {
+      sendError(res, 405, `${method} is not allowed on ${pathname}.`, 'invalid_request_error', 'method_not_allowed');
+    } else {
+      sendError(res, 404, `Unknown endpoint ${method} ${pathname}.`, 'invalid_request_error', 'unknown_endpoint');
+    }
+    work?.catch((error: unknown) => {
+      log.error(`${method} ${pathname} failed: ${(error as Error).message}`);
+      sendError(res, 500, 'Internal gateway error.', 'server_error', 'internal_error');
+    });
+  };
+
+  const server = createServer({ maxHeaderSize: 32 * 1024, noDelay: true }, onRequest);
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 120_000;
+  server.keepAliveTimeout = 65_000;
+  server.on('upgrade', (req, socket, head) => tunnelPlane.handleUpgrade(req, socket, head));
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const shutdownTunnels = (reason: string): void => {
+    for (const entry of registry.allTunnels()) entry.session.close(CloseCode.GoingAway, reason);
+    tunnelPlane.close();
+  };
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      draining = true;
+      log.info(`draining: ${dataPlane.inFlight} request(s) in flight`);
+      const timeout = options.drainTimeoutMs ?? 30_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([dataPlane.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
+      clearTimeout(timer);
+      shutdownTunnels('gateway shutting down');
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      log.info('stopped');
+    })());
+
+  const destroy = async (): Promise<void> => {
+    draining = true;
+    for (const entry of registry.allTunnels()) entry.session.destroy('gateway destroyed');
+    tunnelPlane.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+
+  log.info(`listening on ${url} (data in ${options.dataDir})`);
+  return { url, port, store, registry, controlPlane, close, destroy };
+}

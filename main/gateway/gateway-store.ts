@@ -1,0 +1,221 @@
+import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { TokiosError } from '../../shared/errors.js';
+import { deploymentNameProblem } from '../../shared/names.js';
+import { ensurePrivateDir, readFileIfExists, withFileLock, writeFileAtomic } from '../storage/atomic-file.js';
+import { hashSecret, mintSecret, newId } from './secrets.js';
+
+/**
+ * The gateway's state in `--data DIR/gateway.json`: API keys and tunnel tokens (as
+ * SHA-256 digests only) and deployment bindings. Every change re-reads the file under a
+ * lock, so `tokios key create` and a running gateway can share DIR; the gateway notices
+ * such outside changes on its next lookup miss.
+ */
+
+export interface SecretRecord {
+  id: string;
+  hash: string;
+  created: string;
+  label?: string;
+}
+
+export interface DeploymentRecord {
+  name: string;
+  tokenId: string;
+  created: string;
+  updated: string;
+}
+
+interface StoreFile {
+  version: 1;
+  apiKeys: SecretRecord[];
+  tunnelTokens: SecretRecord[];
+  deployments: DeploymentRecord[];
+}
+
+export interface RegisterResult {
+  deployment: DeploymentRecord;
+  /** Token id the name was bound to before, when this registration moved it. */
+  previousTokenId: string | null;
+  /** Name this token was bound to before, when this registration renamed it. */
+  renamedFrom: string | null;
+  created: boolean;
+}
+
+const EMPTY: StoreFile = { version: 1, apiKeys: [], tunnelTokens: [], deployments: [] };
+
+/** Emits 'reloaded' when it picked up a change another process made to the file. */
+export class GatewayStore extends EventEmitter {
+  readonly file: string;
+  private data: StoreFile = EMPTY;
+  private keysByHash = new Map<string, SecretRecord>();
+  private tokensByHash = new Map<string, SecretRecord>();
+  private fileStamp = '';
+  private lastRefresh = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly dir: string) {
+    super();
+    this.file = join(dir, 'gateway.json');
+    ensurePrivateDir(dir);
+    this.load();
+  }
+
+  get deployments(): readonly DeploymentRecord[] {
+    return this.data.deployments;
+  }
+
+  deploymentByName(name: string): DeploymentRecord | undefined {
+    return this.data.deployments.find((d) => d.name === name);
+  }
+
+  deploymentByToken(tokenId: string): DeploymentRecord | undefined {
+    return this.data.deployments.find((d) => d.tokenId === tokenId);
+  }
+
+  /** The key's record, or null. A miss re-reads the file if someone else changed it. */
+  verifyApiKey(key: string): SecretRecord | null {
+    const hash = hashSecret(key);
+    return this.keysByHash.get(hash) ?? (this.refreshIfChanged() ? (this.keysByHash.get(hash) ?? null) : null);
+  }
+
+  verifyTunnelToken(token: string): SecretRecord | null {
+    const hash = hashSecret(token);
+    return this.tokensByHash.get(hash) ?? (this.refreshIfChanged() ? (this.tokensByHash.get(hash) ?? null) : null);
+  }
+
+  hasTunnelToken(tokenId: string): boolean {
+    return this.data.tunnelTokens.some((t) => t.id === tokenId);
+  }
+
+  /** Mints an API key; the plain key is returned once and never stored. */
+  async createApiKey(label?: string): Promise<{ id: string; key: string }> {
+    const key = mintSecret('api-key');
+    const record: SecretRecord = { id: newId('key'), hash: hashSecret(key), created: new Date().toISOString(), ...(label ? { label } : {}) };
+    await this.mutate((data) => {
+      data.apiKeys.push(record);
+    });
+    return { id: record.id, key };
+  }
+
+  async createTunnelToken(label?: string): Promise<{ id: string; token: string }> {
+    const token = mintSecret('tunnel-token');
+    const record: SecretRecord = { id: newId('tok'), hash: hashSecret(token), created: new Date().toISOString(), ...(label ? { label } : {}) };
+    await this.mutate((data) => {
+      data.tunnelTokens.push(record);
+    });
+    return { id: record.id, token };
+  }
+
+  /**
+   * Binds `name` to the token `tokenId`. A name bound to another token moves (the swap);
+   * a token bound to another name is renamed (a token serves one name at a time).
+   */
+  async register(name: string, tokenId: string): Promise<RegisterResult> {
+    const problem = deploymentNameProblem(name);
+    if (problem) throw new TokiosError('NAME_INVALID', `deployment name ${problem}`);
+    return this.mutate((data) => {
+      if (!data.tunnelTokens.some((t) => t.id === tokenId)) throw new TokiosError('TOKEN_INVALID', 'tunnel token is not known to this gateway');
+      const now = new Date().toISOString();
+      let renamedFrom: string | null = null;
+      const other = data.deployments.find((d) => d.tokenId === tokenId && d.name !== name);
+      if (other) {
+        renamedFrom = other.name;
+        data.deployments = data.deployments.filter((d) => d !== other);
+      }
+      const existing = data.deployments.find((d) => d.name === name);
+      if (existing) {
+        const previousTokenId = existing.tokenId === tokenId ? null : existing.tokenId;
+        existing.tokenId = tokenId;
+        existing.updated = now;
+        return { deployment: { ...existing }, previousTokenId, renamedFrom, created: false };
+      }
+      const record: DeploymentRecord = { name, tokenId, created: now, updated: now };
+      data.deployments.push(record);
+      return { deployment: { ...record }, previousTokenId: null, renamedFrom, created: true };
+    });
+  }
+
+  async unregister(name: string): Promise<DeploymentRecord | null> {
+    return this.mutate((data) => {
+      const existing = data.deployments.find((d) => d.name === name);
+      if (!existing) return null;
+      data.deployments = data.deployments.filter((d) => d !== existing);
+      return existing;
+    });
+  }
+
+  /** Re-reads the file when another process changed it; true if it did. Rate-limited. */
+  refreshIfChanged(): boolean {
+    const now = Date.now();
+    if (now - this.lastRefresh < 50) return false;
+    this.lastRefresh = now;
+    const stamp = this.stamp();
+    if (stamp === this.fileStamp) return false;
+    try {
+      this.load();
+    } catch (error) {
+      // Keep serving with the last good contents; say why once per change of the file.
+      this.fileStamp = stamp;
+      this.emit('error-reading', error);
+      return false;
+    }
+    this.emit('reloaded');
+    return true;
+  }
+
+  private stamp(): string {
+    try {
+      const st = statSync(this.file);
+      return `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  private load(): void {
+    const stamp = this.stamp();
+    const text = readFileIfExists(this.file);
+    this.data = text === null ? structuredClone(EMPTY) : parseStore(text, this.file);
+    this.fileStamp = stamp;
+    this.index();
+  }
+
+  private index(): void {
+    this.keysByHash = new Map(this.data.apiKeys.map((k) => [k.hash, k]));
+    this.tokensByHash = new Map(this.data.tunnelTokens.map((t) => [t.hash, t]));
+  }
+
+  /** Read-modify-write under the file lock, serialized within this process too. */
+  private mutate<T>(change: (data: StoreFile) => T): Promise<T> {
+    const run = async (): Promise<T> =>
+      withFileLock(this.file, () => {
+        this.load();
+        const data = structuredClone(this.data);
+        const result = change(data);
+        writeFileAtomic(this.file, `${JSON.stringify(data, null, 2)}\n`);
+        this.data = data;
+        this.fileStamp = this.stamp();
+        this.index();
+        return result;
+      });
+    const next = this.chain.then(run, run);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function parseStore(text: string, file: string): StoreFile {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new TokiosError('STORE_CORRUPT', `${file} is not valid JSON (${(error as Error).message}); restore it from a backup or move it away to start empty`);
+  }
+  const v = value as Partial<StoreFile> | null;
+  if (!v || v.version !== 1 || !Array.isArray(v.apiKeys) || !Array.isArray(v.tunnelTokens) || !Array.isArray(v.deployments)) {
+    throw new TokiosError('STORE_CORRUPT', `${file} is not a tokios gateway store (version 1 with apiKeys, tunnelTokens, deployments); it was left untouched`);
+  }
+  return v as StoreFile;
+}
