@@ -1,0 +1,80 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { TokiosError, isTokiosError } from '../../shared/errors.js';
+
+/** One `tokios` subcommand: its help text, its options, and what it does. */
+export interface Command {
+  name: string;
+  summary: string;
+  /** Full `--help` text. */
+  help: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  allowPositionals?: boolean;
+  /** Returns the process exit code. */
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+}
+
+/** Exit codes scripts can rely on. */
+export const ExitCode = {
+  Ok: 0,
+  Failure: 1,
+  /** Bad command line or invalid config file. */
+  Usage: 2,
+  /** The gateway rejected the tunnel token; retrying will not help. */
+  TokenRejected: 3,
+} as const;
+
+export function parseCommandArgs(command: Command, argv: string[]): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const parsed = parseArgs({ args: argv, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: command.allowPositionals ?? false, strict: true });
+    return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+  } catch (error) {
+    throw new TokiosError('USAGE', `${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')}\nRun 'tokios ${command.name} --help' for usage.`);
+  }
+}
+
+export function requireString(values: Record<string, string | boolean | undefined>, name: string, command: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value === '') throw new TokiosError('USAGE', `tokios ${command}: --${name} is required. Run 'tokios ${command} --help' for usage.`);
+  return value;
+}
+
+export function parsePort(text: string, flag = '--port'): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TokiosError('USAGE', `${flag} must be a port number from 0 to 65535, got '${text}'`);
+  return port;
+}
+
+/** Where the gateway keeps its data when `--data` is not given. */
+export function defaultGatewayDataDir(): string {
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'tokios', 'gateway');
+}
+
+/** Prints an error the way every command does, and picks the exit code for it. */
+export function reportError(error: unknown): number {
+  if (isTokiosError(error)) {
+    process.stderr.write(`tokios: ${error.message}\n`);
+    if (error.code === 'TUNNEL_TOKEN_REJECTED') return ExitCode.TokenRejected;
+    if (error.code === 'USAGE' || error.code === 'CONFIG_INVALID' || error.code === 'CONFIG_UNREADABLE') return ExitCode.Usage;
+    return ExitCode.Failure;
+  }
+  process.stderr.write(`tokios: ${(error as Error)?.stack ?? String(error)}\n`);
+  return ExitCode.Failure;
+}
+
+/** Resolves on the first SIGTERM or SIGINT; a second one exits at once. */
+export function waitForShutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      process.once('SIGTERM', () => process.exit(ExitCode.Failure));
+      process.once('SIGINT', () => process.exit(ExitCode.Failure));
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,63 @@
+import { TokiosError } from '../../../shared/errors.js';
+import { normalizeGatewayUrl } from '../../../shared/tokios-config.js';
+import { readTokiosConfig } from '../../connector/config-file.js';
+import { Connector } from '../../connector/connector.js';
+import { Logger } from '../../logging/logger.js';
+import { type Command, ExitCode, waitForShutdownSignal } from '../cli-support.js';
+
+export const connectCommand: Command = {
+  name: 'connect',
+  summary: 'run a connector from a tokios.json',
+  help: `Usage: tokios connect --config FILE [--gateway URL]
+
+Runs a connector headless: keeps a tunnel to the gateway open with the file's
+tunnel_token and forwards the gateway's requests to the file's upstream.
+
+FILE is a tokios.json:
+  {"tunnel_token": "tt-…", "upstream": "http://localhost:11434"}
+with optional "name" (deployment name, informational), "model" (the upstream model
+requests are rewritten to; needed when the upstream serves several) and "gateway".
+
+The gateway URL comes from --gateway, else the file's "gateway", else TOKIOS_GATEWAY.
+
+Reconnects by itself with backoff. On SIGTERM or Ctrl-C it drains: finishes requests
+in flight, then exits 0.
+
+Exit codes: 0 drained and stopped · 2 bad command line or invalid FILE ·
+            3 the gateway rejected the tunnel token (retrying will not help)
+
+Options:
+  --config FILE    the tokios.json to run (required)
+  --gateway URL    the gateway's base URL
+  -h, --help       show this help`,
+  options: { config: { type: 'string', short: 'c' }, gateway: { type: 'string' } },
+  async run(values) {
+    const file = values.config as string | undefined;
+    if (!file) throw new TokiosError('USAGE', "tokios connect: --config FILE is required. Run 'tokios connect --help' for usage.");
+    const config = readTokiosConfig(file);
+    const source = typeof values.gateway === 'string' ? '--gateway' : config.gateway ? `${file}: field \`gateway\`` : 'TOKIOS_GATEWAY';
+    const raw = (values.gateway as string | undefined) ?? config.gateway ?? process.env.TOKIOS_GATEWAY;
+    if (!raw) throw new TokiosError('USAGE', `tokios connect: no gateway URL: pass --gateway URL, set "gateway" in ${file}, or set TOKIOS_GATEWAY`);
+    const gatewayUrl = normalizeGatewayUrl(raw, (problem) => new TokiosError('USAGE', `${source} ${problem}`));
+
+    const log = new Logger(config.name ? `connector:${config.name}` : 'connector');
+    const connector = new Connector({ config, gatewayUrl, log });
+    let lastState = '';
+    connector.on('health', (health) => {
+      if (health.state === lastState) return;
+      lastState = health.state;
+      log.info(`state: ${health.state}${health.deployment ? ` (deployment '${health.deployment}')` : ''}`);
+    });
+    const fatal = new Promise<TokiosError>((resolve) => connector.once('fatal', resolve));
+    await connector.start();
+    log.info(`forwarding ${config.upstream} through ${gatewayUrl}`);
+    const outcome = await Promise.race([fatal, waitForShutdownSignal()]);
+    if (outcome instanceof TokiosError) {
+      connector.destroy();
+      throw outcome;
+    }
+    log.info(`${outcome}: draining`);
+    await connector.close();
+    return ExitCode.Ok;
+  },
+};

@@ -1,0 +1,38 @@
+import { TokiosError } from '../../../shared/errors.js';
+import { GatewayClient } from '../../gateway/gateway-client.js';
+import { type Command, ExitCode } from '../cli-support.js';
+
+export const deploymentsCommand: Command = {
+  name: 'deployments',
+  summary: "list a gateway's deployments with live status",
+  help: `Usage: tokios deployments [--gateway URL] [--json]
+
+Lists the deployments registered on a gateway, with their live status. Needs an API
+key in TOKIOS_API_KEY.
+
+Options:
+  --gateway URL   the gateway's base URL (default: TOKIOS_GATEWAY)
+  --json          print JSON instead of a table
+  -h, --help      show this help`,
+  options: { gateway: { type: 'string' }, json: { type: 'boolean' } },
+  async run(values) {
+    const gateway = (values.gateway as string | undefined) ?? process.env.TOKIOS_GATEWAY;
+    if (!gateway) throw new TokiosError('USAGE', 'tokios deployments: --gateway URL is required (or set TOKIOS_GATEWAY)');
+    const apiKey = process.env.TOKIOS_API_KEY;
+    if (!apiKey) throw new TokiosError('USAGE', 'tokios deployments: set TOKIOS_API_KEY to an API key of this gateway');
+    const deployments = await new GatewayClient(gateway).list(apiKey);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(deployments, null, 2)}\n`);
+      return ExitCode.Ok;
+    }
+    if (deployments.length === 0) {
+      process.stdout.write('No deployments. Register one with: tokios register --gateway URL --name NAME --token TOKEN\n');
+      return ExitCode.Ok;
+    }
+    const rows = deployments.map((d) => [d.name, d.status, String(d.tunnels), String(d.inFlight), d.upstreamKind ?? '-', d.upstreamModel ?? '-']);
+    const header = ['NAME', 'STATUS', 'TUNNELS', 'IN FLIGHT', 'UPSTREAM', 'MODEL'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const row of [header, ...rows]) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+    return ExitCode.Ok;
+  },
+};

@@ -1,0 +1,56 @@
+import { startGateway } from '../../gateway/gateway-server.js';
+import { Logger } from '../../logging/logger.js';
+import { type Command, ExitCode, defaultGatewayDataDir, parsePort, waitForShutdownSignal } from '../cli-support.js';
+
+export const gatewayCommand: Command = {
+  name: 'gateway',
+  summary: 'run the routing gateway',
+  help: `Usage: tokios gateway [--port P] [--data DIR] [--host H]
+
+Runs the routing gateway: clients call it with an API key and choose a deployment by
+the request's "model"; connectors reach it over WebSocket tunnels at /v1/tunnel.
+
+Prints its base URL as the first line of stdout (logs go to stderr), serves until
+SIGTERM or Ctrl-C, then drains: requests in flight finish, new ones get 503.
+
+Options:
+  --port P         port to listen on (default 8787; 0 picks a free one)
+  --host H         address to bind (default 127.0.0.1; 0.0.0.0 to accept other machines)
+  --data DIR       where keys, tokens and deployments are kept
+                   (default ${defaultGatewayDataDir()})
+  --max-body N     largest request body in bytes (default 33554432)
+  --heartbeat MS   tunnel heartbeat interval (default 10000)
+  -h, --help       show this help
+
+Then:  tokios key create --data DIR      an API key for clients
+       tokios token create --data DIR    a tunnel token for a connector`,
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    data: { type: 'string' },
+    'max-body': { type: 'string' },
+    heartbeat: { type: 'string' },
+  },
+  async run(values) {
+    const dataDir = (values.data as string | undefined) ?? defaultGatewayDataDir();
+    const maxBody = values['max-body'] === undefined ? undefined : Number(values['max-body']);
+    const heartbeat = values.heartbeat === undefined ? undefined : Number(values.heartbeat);
+    const log = new Logger('gateway');
+    const gateway = await startGateway({
+      dataDir,
+      host: (values.host as string | undefined) ?? '127.0.0.1',
+      port: parsePort((values.port as string | undefined) ?? '8787'),
+      log,
+      ...(maxBody && maxBody > 0 ? { maxBodyBytes: maxBody } : {}),
+      ...(heartbeat && heartbeat > 0 ? { heartbeatMs: heartbeat } : {}),
+    });
+    process.stdout.write(`${gateway.url}\n`);
+    if (gateway.store.deployments.length === 0) {
+      log.info(`no deployments yet: mint a tunnel token with 'tokios token create --data ${dataDir}', then 'tokios register --gateway ${gateway.url} --name NAME --token TOKEN'`);
+    }
+    const signal = await waitForShutdownSignal();
+    log.info(`${signal}: draining`);
+    await gateway.close();
+    return ExitCode.Ok;
+  },
+};

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { TokiosError } from '../../../shared/errors.js';
+import { deploymentNameProblem, tunnelTokenProblem } from '../../../shared/names.js';
+import { GatewayClient } from '../../gateway/gateway-client.js';
+import { type Command, ExitCode, requireString } from '../cli-support.js';
+
+/** The tunnel token from --token, --token-file or TOKIOS_TUNNEL_TOKEN, checked for shape. */
+export function tokenFromArgs(values: Record<string, string | boolean | undefined>, command: string): string {
+  let token: string | undefined;
+  let source = '--token';
+  if (typeof values.token === 'string') token = values.token;
+  else if (typeof values['token-file'] === 'string') {
+    source = values['token-file'];
+    try {
+      token = readFileSync(values['token-file'], 'utf8').trim();
+    } catch (error) {
+      throw new TokiosError('USAGE', `${source}: cannot read the token file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  } else if (process.env.TOKIOS_TUNNEL_TOKEN) {
+    source = 'TOKIOS_TUNNEL_TOKEN';
+    token = process.env.TOKIOS_TUNNEL_TOKEN.trim();
+  }
+  if (!token) throw new TokiosError('USAGE', `tokios ${command}: a tunnel token is required (--token, --token-file or TOKIOS_TUNNEL_TOKEN)`);
+  const problem = tunnelTokenProblem(token);
+  if (problem) throw new TokiosError('USAGE', `${source}: the tunnel token ${problem}`);
+  return token;
+}
+
+export const registerCommand: Command = {
+  name: 'register',
+  summary: 'bind a deployment name to a tunnel token (again: swap its backend)',
+  help: `Usage: tokios register --gateway URL --name NAME --token TOKEN
+
+Binds the deployment NAME (what clients put in "model") to the tunnel token TOKEN.
+Registering a NAME that exists with another token is the swap: the old connector keeps
+serving until one with the new token is online, then new requests go to the new one
+and the old one finishes what it has in flight. No client changes, no request lost.
+
+The token authenticates the call itself, so nothing else is needed.
+
+Options:
+  --gateway URL       the gateway's base URL (default: TOKIOS_GATEWAY)
+  --name NAME         deployment name: letters, digits, '.', '_', ':', '-' (max 64)
+  --token TOKEN       the tunnel token (tt-…); note that command lines are visible to
+                      other local users: --token-file or TOKIOS_TUNNEL_TOKEN avoid that
+  --token-file FILE   read the token from FILE
+  -h, --help          show this help
+
+With TOKIOS_API_KEY set, the call authenticates with that API key instead.`,
+  options: { gateway: { type: 'string' }, name: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' } },
+  async run(values) {
+    const gateway = (values.gateway as string | undefined) ?? process.env.TOKIOS_GATEWAY;
+    if (!gateway) throw new TokiosError('USAGE', 'tokios register: --gateway URL is required (or set TOKIOS_GATEWAY)');
+    const name = requireString(values, 'name', 'register');
+    const nameProblem = deploymentNameProblem(name);
+    if (nameProblem) throw new TokiosError('USAGE', `--name ${nameProblem}`);
+    const token = tokenFromArgs(values, 'register');
+    const result = await new GatewayClient(gateway).register(name, token, process.env.TOKIOS_API_KEY || undefined);
+    const status = result.deployment.status;
+    const what = result.created ? 'registered' : result.swapped ? 'moved to the new token' : 'already bound to this token';
+    const state = status === 'online' ? 'online' : status === 'swapping' ? 'old backend serving until the new connector is online' : 'offline until its connector connects';
+    process.stdout.write(`Deployment '${name}' ${what}${result.renamedFrom ? ` (renamed from '${result.renamedFrom}')` : ''}: ${state}.\n`);
+    return ExitCode.Ok;
+  },
+};

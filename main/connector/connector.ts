@@ -1,0 +1,251 @@
+import { EventEmitter } from 'node:events';
+import type { TokiosError } from '../../shared/errors.js';
+import type { ConnectorHealth, RequestRecord, TunnelState } from '../../shared/health.js';
+import { DEFAULT_LIMITS, type HelloPayload, type RequestHead, type SettingsPayload } from '../../shared/tunnel-protocol.js';
+import type { TokiosConfig } from '../../shared/tokios-config.js';
+import { probeUpstream, type UpstreamInfo } from '../detect/upstream-probe.js';
+import { Logger } from '../logging/logger.js';
+import type { TunnelSession, TunnelStream } from '../tunnel/tunnel-session.js';
+import { VERSION } from '../version.js';
+import type { BackoffOptions } from './backoff.js';
+import { TunnelClient, type TunnelClientStatus } from './tunnel-client.js';
+import { UpstreamForwarder, type ModelResolution } from './upstream-forwarder.js';
+
+/**
+ * A connector: one tunnel to the gateway, one upstream behind it, and the health the app
+ * shows for it. Used by `tokios connect` and by the app's worker processes alike.
+ *
+ * Events: 'health' (ConnectorHealth, on every change), 'request' (RequestRecord),
+ * 'fatal' (TokiosError: the token was rejected; the connector has stopped).
+ */
+
+export interface ConnectorOptions {
+  config: TokiosConfig;
+  gatewayUrl: string;
+  log?: Logger;
+  heartbeatMs?: number;
+  backoff?: BackoffOptions;
+  /** How often the upstream is probed while idle, to notice it going down or coming back. */
+  upstreamProbeMs?: number;
+}
+
+export class Connector extends EventEmitter {
+  private readonly log: Logger;
+  private readonly client: TunnelClient;
+  private readonly forwarder: UpstreamForwarder;
+  private upstream: UpstreamInfo;
+  private upstreamReachable: boolean | null = null;
+  private lastProbe = 0;
+  private probing: Promise<UpstreamInfo> | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private readonly totals = { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0 };
+  private lastError: ConnectorHealth['lastError'] = null;
+  private state: TunnelState = 'connecting';
+  private since = Date.now();
+  private healthQueued = false;
+
+  constructor(private readonly options: ConnectorOptions) {
+    super();
+    this.log = options.log ?? new Logger('connector');
+    const { config } = options;
+    this.upstream = { url: config.upstream, kind: 'unknown', reachable: false, version: null, models: [], loading: false, problem: null };
+    this.forwarder = new UpstreamForwarder({
+      upstream: config.upstream,
+      log: this.log,
+      resolveModel: () => this.resolveModel(),
+      onUpstreamReachable: (reachable, problem) => this.setUpstreamReachable(reachable, problem),
+      onRecord: (record) => this.onRecord(record),
+      onActivity: () => this.queueHealth(),
+    });
+    this.client = new TunnelClient({
+      gatewayUrl: options.gatewayUrl,
+      token: config.tunnel_token,
+      log: this.log,
+      hello: () => this.hello(),
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    });
+    this.client.on('status', () => this.updateState());
+    this.client.on('settings', (settings: SettingsPayload) => this.onSettings(settings));
+    this.client.on('session', (session: TunnelSession) => this.onSession(session));
+    this.client.on('error-seen', (error: TokiosError) => this.setError(error.code, error.message));
+    this.client.on('fatal', (error: TokiosError) => {
+      this.setError(error.code, error.message);
+      this.stopProbing();
+      this.emit('fatal', error);
+    });
+  }
+
+  /** Probes the upstream once (so Hello can say what it is), then dials the gateway. */
+  async start(): Promise<void> {
+    await this.probe();
+    this.client.start();
+    const every = this.options.upstreamProbeMs ?? 15_000;
+    this.probeTimer = setInterval(() => {
+      if (this.forwarder.inFlight === 0) void this.probe();
+    }, every);
+    this.probeTimer.unref();
+  }
+
+  /** SIGTERM behaviour: go-away, finish what is in flight (bounded), then close. */
+  async close(timeoutMs = 30_000): Promise<void> {
+    this.stopProbing();
+    await this.client.close(timeoutMs);
+    this.forwarder.destroy();
+    this.updateState();
+  }
+
+  destroy(): void {
+    this.stopProbing();
+    this.client.destroy();
+    this.forwarder.destroy();
+    this.updateState();
+  }
+
+  get health(): ConnectorHealth {
+    const { config } = this.options;
+    return {
+      state: this.state,
+      since: this.since,
+      deployment: this.client.settings?.deployment ?? null,
+      gateway: this.options.gatewayUrl,
+      upstream: {
+        url: config.upstream,
+        kind: this.upstream.kind,
+        reachable: this.upstreamReachable,
+        models: this.upstream.models,
+        model: config.model ?? (this.upstream.models.length === 1 ? this.upstream.models[0]! : null),
+      },
+      rttMs: this.client.session?.rttMs ?? null,
+      inFlight: this.forwarder.inFlight,
+      totals: { ...this.totals },
+      lastError: this.lastError,
+      connectedSince: this.client.connectedSince,
+      reconnects: this.client.reconnects,
+    };
+  }
+
+  private hello(): HelloPayload {
+    return {
+      version: VERSION,
+      upstreamKind: this.upstream.kind,
+      models: this.upstream.models.slice(0, 1000),
+      model: this.options.config.model ?? (this.upstream.models.length === 1 ? this.upstream.models[0]! : null),
+      limits: DEFAULT_LIMITS,
+    };
+  }
+
+  private onSession(session: TunnelSession): void {
+    session.on('stream', (stream: TunnelStream, head: RequestHead) => this.forwarder.handle(stream, head));
+    session.on('rtt', () => this.queueHealth());
+    session.on('goaway', ({ reason }: { reason: string }) => {
+      this.log.info(`gateway asked this tunnel to drain: ${reason}`);
+      this.updateState();
+    });
+  }
+
+  private onSettings(settings: SettingsPayload): void {
+    if (settings.deployment && settings.serving) this.log.info(`serving deployment '${settings.deployment}'`);
+    else this.log.info('connected; waiting for the gateway to bind a deployment name to this token');
+    this.updateState();
+  }
+
+  private onRecord(record: RequestRecord): void {
+    this.totals.requests++;
+    if (record.status >= 500 || record.error) this.totals.errors++;
+    this.totals.promptTokens += record.promptTokens ?? 0;
+    this.totals.completionTokens += record.completionTokens ?? 0;
+    if (record.error && record.status !== 499) this.setError(record.status === 403 ? 'PATH_NOT_ALLOWED' : 'REQUEST_FAILED', `${record.path}: ${record.error}`);
+    this.emit('request', record);
+    this.queueHealth();
+  }
+
+  private setError(code: string, message: string): void {
+    this.lastError = { code, message, at: Date.now() };
+    this.queueHealth();
+  }
+
+  private setUpstreamReachable(reachable: boolean, problem: string | null): void {
+    if (this.upstreamReachable === reachable) return;
+    this.upstreamReachable = reachable;
+    if (reachable) this.log.info(`upstream ${this.options.config.upstream} is reachable`);
+    else {
+      this.log.warn(problem ?? `upstream ${this.options.config.upstream} is unreachable`);
+      this.setError('UPSTREAM_UNREACHABLE', problem ?? 'upstream unreachable');
+    }
+    this.updateState();
+  }
+
+  private updateState(): void {
+    const next = this.computeState(this.client.status);
+    if (next !== this.state) {
+      this.state = next;
+      this.since = Date.now();
+    }
+    this.queueHealth();
+  }
+
+  private computeState(status: TunnelClientStatus): TunnelState {
+    switch (status) {
+      case 'rejected':
+        return 'token-rejected';
+      case 'stopped':
+        return 'offline';
+      case 'connecting':
+        return 'connecting';
+      case 'reconnecting':
+        return 'reconnecting';
+      case 'connected': {
+        const settings = this.client.settings;
+        if (!settings) return this.client.reconnects > 0 ? 'reconnecting' : 'connecting';
+        if (!settings.deployment || !settings.serving) return 'waiting';
+        return this.upstreamReachable === false ? 'upstream-down' : 'online';
+      }
+    }
+  }
+
+  /** Health goes out at most once per event-loop turn, however many things changed. */
+  private queueHealth(): void {
+    if (this.healthQueued) return;
+    this.healthQueued = true;
+    setImmediate(() => {
+      this.healthQueued = false;
+      this.emit('health', this.health);
+    });
+  }
+
+  private async probe(): Promise<UpstreamInfo> {
+    this.probing ??= probeUpstream(this.options.config.upstream).then((info) => {
+      this.probing = null;
+      this.lastProbe = Date.now();
+      if (info.reachable) {
+        const changed = info.kind !== this.upstream.kind || info.models.join('\n') !== this.upstream.models.join('\n');
+        this.upstream = info;
+        if (changed) this.log.info(`upstream ${info.url}: ${info.kind}${info.version ? ` ${info.version}` : ''}, models: ${info.models.join(', ') || '(none)'}`);
+      }
+      this.setUpstreamReachable(info.reachable && !info.loading, info.problem);
+      return info;
+    });
+    return this.probing;
+  }
+
+  private stopProbing(): void {
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  /** The upstream model for `model` rewriting: the config's, else the upstream's only one. */
+  private async resolveModel(): Promise<ModelResolution> {
+    const configured = this.options.config.model;
+    if (configured) return { model: configured };
+    let models = this.upstream.models;
+    if (models.length !== 1 && Date.now() - this.lastProbe > 2000) models = (await this.probe()).models;
+    if (models.length === 1) return { model: models[0]! };
+    if (models.length === 0) {
+      return { problem: `upstream ${this.options.config.upstream} lists no models (load or pull one, or set "model" in tokios.json)` };
+    }
+    return {
+      problem: `upstream ${this.options.config.upstream} serves several models (${models.slice(0, 10).join(', ')}); set "model" in tokios.json to pick one`,
+    };
+  }
+}

@@ -1,0 +1,222 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import WebSocket from 'ws';
+import { TokiosError } from '../../shared/errors.js';
+import {
+  CloseCode,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_LIMITS,
+  MAX_MESSAGE_BYTES,
+  TUNNEL_PATH,
+  TUNNEL_SUBPROTOCOL,
+  type HelloPayload,
+  type SettingsPayload,
+} from '../../shared/tunnel-protocol.js';
+import type { Logger } from '../logging/logger.js';
+import { TunnelSession } from '../tunnel/tunnel-session.js';
+import { VERSION } from '../version.js';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+
+/**
+ * Keeps one tunnel to the gateway up: dials with the token, reconnects with backoff
+ * (reset once a tunnel stayed up for `stableMs`), and stops for good when the gateway
+ * rejects the token.
+ *
+ * Events: 'status' (TunnelClientStatus), 'session' (TunnelSession), 'settings'
+ * (SettingsPayload), 'fatal' (TokiosError).
+ */
+
+export type TunnelClientStatus = 'connecting' | 'connected' | 'reconnecting' | 'rejected' | 'stopped';
+
+export interface TunnelClientOptions {
+  gatewayUrl: string;
+  token: string;
+  log: Logger;
+  hello: () => HelloPayload;
+  backoff?: BackoffOptions;
+  /** A tunnel that stayed up this long resets the backoff (default 30 s). */
+  stableMs?: number;
+  heartbeatMs?: number;
+}
+
+/** `http://host:port/prefix` → `ws://host:port/prefix/v1/tunnel`. */
+export function tunnelUrl(gatewayUrl: string): string {
+  const url = new URL(gatewayUrl);
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  url.pathname = url.pathname.replace(/\/+$/, '') + TUNNEL_PATH;
+  return url.toString();
+}
+
+export class TunnelClient extends EventEmitter {
+  status: TunnelClientStatus = 'connecting';
+  session: TunnelSession | null = null;
+  settings: SettingsPayload | null = null;
+  lastError: TokiosError | null = null;
+  reconnects = 0;
+  connectedSince: number | null = null;
+
+  private readonly backoff: Backoff;
+  private ws: WebSocket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private everConnected = false;
+
+  constructor(private readonly options: TunnelClientOptions) {
+    super();
+    this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
+  }
+
+  start(): void {
+    this.dial();
+  }
+
+  /** Go-away to the gateway, wait for streams in flight (up to `timeoutMs`), then close. */
+  async close(timeoutMs = 30_000): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const session = this.session;
+    if (session && !session.closed) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([session.goAway('connector shutting down'), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timer);
+      session.close(CloseCode.Normal, 'connector shutting down');
+    } else {
+      this.ws?.terminate();
+    }
+    this.setStatus('stopped');
+  }
+
+  destroy(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.session) this.session.destroy('connector stopped');
+    else this.ws?.terminate();
+    this.setStatus('stopped');
+  }
+
+  private setStatus(status: TunnelClientStatus): void {
+    if (this.status === status) return;
+    this.status = status;
+    this.emit('status', status);
+  }
+
+  private fail(error: TokiosError): void {
+    this.lastError = error;
+    this.emit('error-seen', error);
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    const { token, log } = this.options;
+    const url = tunnelUrl(this.options.gatewayUrl);
+    let rejected: TokiosError | null = null;
+    let opened = false;
+    const ws = new WebSocket(url, TUNNEL_SUBPROTOCOL, {
+      headers: { authorization: `Bearer ${token}`, 'user-agent': `tokios-connector/${VERSION}` },
+      perMessageDeflate: false,
+      maxPayload: MAX_MESSAGE_BYTES,
+      handshakeTimeout: 10_000,
+      followRedirects: false,
+    });
+    this.ws = ws;
+
+    ws.on('unexpected-response', (_req, res: IncomingMessage) => {
+      readSmallBody(res).then((text) => {
+        const message = gatewayMessage(text) ?? `HTTP ${res.statusCode}`;
+        if (res.statusCode === 401 || res.statusCode === 403) {
+          rejected = new TokiosError('TUNNEL_TOKEN_REJECTED', `the gateway at ${this.options.gatewayUrl} rejected the tunnel token: ${message}`);
+        } else if (res.statusCode === 426) {
+          rejected = new TokiosError('TUNNEL_PROTOCOL', `the gateway at ${this.options.gatewayUrl} speaks another tunnel protocol version: ${message}`);
+        } else {
+          this.fail(new TokiosError('GATEWAY_ERROR', `the gateway at ${this.options.gatewayUrl} answered the tunnel request with HTTP ${res.statusCode}: ${message}`));
+        }
+        ws.terminate();
+      }, () => ws.terminate());
+    });
+
+    ws.on('open', () => {
+      opened = true;
+      this.everConnected = true;
+      this.connectedSince = Date.now();
+      const session = new TunnelSession(ws, { role: 'connector', limits: DEFAULT_LIMITS, heartbeatMs: this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
+      this.session = session;
+      session.on('settings', (settings: SettingsPayload) => {
+        this.settings = settings;
+        this.emit('settings', settings);
+      });
+      session.on('protocol-error', (reason: string) => this.fail(new TokiosError('TUNNEL_PROTOCOL', `tunnel protocol error: ${reason}`)));
+      session.sendHello(this.options.hello());
+      session.ping();
+      log.info(`tunnel connected to ${this.options.gatewayUrl}`);
+      this.setStatus('connected');
+      this.emit('session', session);
+    });
+
+    ws.on('error', (error: Error & { code?: string }) => {
+      if (!opened && !rejected) this.fail(new TokiosError('GATEWAY_UNREACHABLE', describeDialError(this.options.gatewayUrl, error)));
+    });
+
+    ws.on('close', (code: number, reason: Buffer) => {
+      const lived = this.connectedSince ? Date.now() - this.connectedSince : 0;
+      this.session = null;
+      this.settings = null;
+      this.connectedSince = null;
+      if (this.ws === ws) this.ws = null;
+      if (rejected) {
+        this.lastError = rejected;
+        this.stopped = true;
+        this.setStatus('rejected');
+        this.emit('fatal', rejected);
+        return;
+      }
+      if (this.stopped) return;
+      if (opened) {
+        const why = reason.toString() || `code ${code}`;
+        this.fail(new TokiosError('TUNNEL_CLOSED', `tunnel to ${this.options.gatewayUrl} closed (${why})`));
+        log.warn(`tunnel closed (${why}); reconnecting`);
+      }
+      if (lived >= (this.options.stableMs ?? 30_000)) this.backoff.reset();
+      // A tunnel retired after a swap reconnects at once, to wait unbound for a new name.
+      const delay = code === CloseCode.Replaced ? 0 : this.backoff.next();
+      this.reconnects++;
+      this.setStatus(this.everConnected ? 'reconnecting' : 'connecting');
+      this.timer = setTimeout(() => this.dial(), delay);
+    });
+  }
+}
+
+function readSmallBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      if (text.length < 4096) text += chunk;
+    });
+    res.on('end', () => resolve(text));
+    res.on('error', reject);
+  });
+}
+
+function gatewayMessage(text: string): string | null {
+  try {
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    return typeof message === 'string' ? message : null;
+  } catch {
+    return text.trim().slice(0, 300) || null;
+  }
+}
+
+function describeDialError(gateway: string, error: Error & { code?: string }): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return `cannot reach the gateway at ${gateway}: connection refused (is it running?)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve the gateway host in ${gateway}`;
+    case 'ECONNRESET':
+      return `the gateway at ${gateway} reset the connection`;
+    default:
+      return `cannot reach the gateway at ${gateway}: ${error.message}`;
+  }
+}

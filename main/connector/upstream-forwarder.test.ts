@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeOllama, type FakeOllama } from '../../e2e/support/fake-ollama.js';
+import { createSessionPair, type SessionPair } from '../../e2e/support/session-pair.js';
+import type { RequestRecord } from '../../shared/health.js';
+import { ResetCode, type RequestHead } from '../../shared/tunnel-protocol.js';
+import { Logger } from '../logging/logger.js';
+import type { TunnelStream } from '../tunnel/tunnel-session.js';
+import { UpstreamForwarder } from './upstream-forwarder.js';
+
+/**
+ * The connector's forwarder behind a real tunnel, with a gateway side that sends whatever
+ * it likes — as a compromised or buggy gateway could.
+ */
+
+let upstream: FakeOllama;
+let pair: SessionPair;
+let forwarder: UpstreamForwarder;
+const records: RequestRecord[] = [];
+
+beforeAll(async () => {
+  upstream = await startFakeOllama({ models: ['gemma3:4b'] });
+  pair = await createSessionPair();
+  forwarder = new UpstreamForwarder({
+    upstream: upstream.url,
+    log: new Logger('test'),
+    resolveModel: async () => ({ model: 'gemma3:4b' }),
+    onUpstreamReachable: () => {},
+    onRecord: (record) => records.push(record),
+    onActivity: () => {},
+  });
+  pair.connector.on('stream', (stream: TunnelStream, head: RequestHead) => forwarder.handle(stream, head));
+});
+
+afterAll(async () => {
+  forwarder.destroy();
+  await pair.close();
+  await upstream.close();
+});
+
+function send(head: Partial<RequestHead>, body: unknown): { stream: TunnelStream; result: Promise<{ status: number | null; body: string; reset: [number, string] | null }> } {
+  const full: RequestHead = { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, deployment: 'gemma-tunnel', ...head };
+  const stream = pair.gateway.openStream(full, false);
+  stream.end(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
+  const result = new Promise<{ status: number | null; body: string; reset: [number, string] | null }>((resolve) => {
+    let status: number | null = null;
+    let text = '';
+    stream.on('head', (h: { status: number }) => (status = h.status));
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      stream.consumed(chunk.length);
+    });
+    stream.on('end', () => resolve({ status, body: text, reset: null }));
+    stream.on('reset', (code: number, reason: string) => resolve({ status, body: text, reset: [code, reason] }));
+  });
+  return { stream, result };
+}
+
+describe('upstream forwarder', () => {
+  it('rewrites model and Host, drops credentials and hop-by-hop headers', async () => {
+    const { result } = send(
+      { headers: { 'content-type': 'application/json', authorization: 'Bearer sk-tokios-secret', 'x-api-key': 'k', cookie: 'c', connection: 'x-secret', host: 'evil.example', 'x-custom': 'kept' } },
+      { model: 'gemma-tunnel', messages: [] },
+    );
+    const { status, body } = await result;
+    expect(status).toBe(200);
+    expect(body).toContain('Hello from ollama.');
+    const seen = upstream.requests.at(-1)!;
+    expect((seen.json as { model: string }).model).toBe('gemma3:4b');
+    expect(seen.headers.host).toBe(new URL(upstream.url).host);
+    expect(seen.headers.authorization).toBeUndefined();
+    expect(seen.headers['x-api-key']).toBeUndefined();
+    expect(seen.headers.cookie).toBeUndefined();
+    expect(seen.headers['x-custom']).toBe('kept');
+    expect(records.at(-1)).toMatchObject({ path: '/v1/chat/completions', model: 'gemma3:4b', status: 200, promptTokens: 12 });
+  });
+
+  it('resets disallowed targets without touching the upstream', async () => {
+    const before = upstream.requests.length;
+    for (const [method, path] of [['POST', '/api/pull'], ['POST', '/v1/%2e%2e/api/pull'], ['DELETE', '/api/delete'], ['POST', '/v1/chat/completions/../../api/create']]) {
+      const { result } = send({ method: method!, path: path! }, { model: 'gemma-tunnel', name: 'x' });
+      const { reset } = await result;
+      expect(reset?.[0], path).toBe(ResetCode.PathNotAllowed);
+    }
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('refuses a body that is not JSON on a model-routed path', async () => {
+    const { result } = send({}, 'not json');
+    expect((await result).reset?.[0]).toBe(ResetCode.BadRequest);
+  });
+
+  it('aborts the upstream request at once when the stream is reset', async () => {
+    upstream.tokenIntervalMs = 50;
+    try {
+      const { stream } = send({}, { model: 'gemma-tunnel', stream: true, max_tokens: 500, messages: [] });
+      await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+      const record = upstream.requests.at(-1)!;
+      const resetAt = Date.now();
+      stream.reset(ResetCode.Cancel, 'client disconnected');
+      await expect.poll(() => record.aborted, { timeout: 1000, interval: 10 }).toBe(true);
+      expect(record.abortedAt! - resetAt).toBeLessThan(200);
+    } finally {
+      upstream.tokenIntervalMs = 0;
+    }
+  });
+
+  it('treats an absolute-URI target as a protocol violation: the tunnel closes, the upstream sees nothing', async () => {
+    const before = upstream.requests.length;
+    const closed = new Promise<string>((resolve) => pair.connector.once('close', (_code: number, reason: string) => resolve(reason)));
+    const { result } = send({ path: 'http://127.0.0.1:1/api/pull' }, { model: 'gemma-tunnel' });
+    expect(await closed).toMatch(/invalid path/);
+    expect((await result).reset).not.toBeNull();
+    expect(upstream.requests.length).toBe(before);
+  });
+});
