@@ -29,6 +29,23 @@ export const STATE_SEVERITY: Record<TunnelState, number> = {
   stopped: 0,
 };
 
+const STATE_WORDS: Record<TunnelState, string> = {
+  connecting: 'connecting…',
+  waiting: 'waiting for a name',
+  online: 'online',
+  reconnecting: 'reconnecting…',
+  offline: 'offline',
+  'token-rejected': 'token rejected',
+  'upstream-down': 'model server down',
+  'crash-looping': 'keeps crashing',
+  stopped: 'stopped',
+};
+
+/** The state in the words the tray and the window show. */
+export function stateWords(state: TunnelState): string {
+  return STATE_WORDS[state];
+}
+
 export interface LastError {
   code: string;
   message: string;

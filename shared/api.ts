@@ -1,0 +1,192 @@
+import type { ErrorData } from './errors.js';
+import type { LastError, RequestRecord, TunnelState } from './health.js';
+import type { UpstreamKind } from './tunnel-protocol.js';
+
+/**
+ * The one contract between the UI and the core (STYLE: Podman's ipc-invoke-channel-map):
+ * every method with its argument and result types, every event with its payload. AppCore
+ * implements it once; Electron IPC and the headless WebSocket only carry it.
+ *
+ * Secrets never travel core → UI except `gateway.revealApiKey`, which the UI asks for
+ * only to copy the key and does not keep. Tunnel tokens come back masked.
+ */
+
+export interface AppInfo {
+  version: string;
+  host: 'electron' | 'headless';
+  dataDir: string;
+  /** The watched folder of `tokios-*.json` files. */
+  configDir: string;
+  secretStorage: { kind: 'safe-storage' | 'file'; warning: string | null };
+}
+
+export interface GatewayInfo {
+  mode: 'embedded' | 'remote';
+  /** Base URL clients use (`OPENAI_BASE_URL` is this + `/v1`). */
+  url: string;
+  status: 'starting' | 'running' | 'unreachable' | 'error';
+  error: string | null;
+  /** Masked API key, or null when none is configured. */
+  apiKey: string | null;
+  /** Whether the app can mint tunnel tokens itself (embedded gateway, or a remote one with an API key). */
+  canMintTokens: boolean;
+}
+
+export interface DeploymentHealth {
+  state: TunnelState;
+  /** When the state began. */
+  since: number;
+  rttMs: number | null;
+  inFlight: number;
+  totals: { requests: number; errors: number; promptTokens: number; completionTokens: number };
+  lastError: LastError | null;
+  connectedSince: number | null;
+  requestsPerMinute: number;
+  /** Recent generation speed, where the upstream reports usage. */
+  tokensPerSecond: number | null;
+  /** Recent median time to first token. */
+  ttftMs: number | null;
+  /** Worker restarts since the deployment was started. */
+  restarts: number;
+  upstreamReachable: boolean | null;
+  upstreamKind: UpstreamKind;
+}
+
+export interface DeploymentView {
+  id: string;
+  /** What clients put in `model`. */
+  name: string;
+  upstream: string;
+  /** The upstream's model requests are rewritten to (null: its only one). */
+  model: string | null;
+  enabled: boolean;
+  /** The tunnel token, masked (`tt-Ab12…wXyz`). */
+  token: string;
+  /** 'folder' deployments mirror a file in the config folder and are edited there. */
+  source: 'app' | 'folder';
+  file: string | null;
+  /** Why the file's latest version was not applied (the last good settings keep running). */
+  configError: string | null;
+  created: string;
+  updated: string;
+  health: DeploymentHealth;
+}
+
+export interface HealthSample {
+  t: number;
+  rttMs: number | null;
+  requestsPerMinute: number;
+  tokensPerSecond: number | null;
+  inFlight: number;
+}
+
+export interface DetectedUpstream {
+  url: string;
+  kind: UpstreamKind;
+  version: string | null;
+  models: string[];
+  reachable: boolean;
+  loading: boolean;
+  problem: string | null;
+  /** A name and model for a new deployment, editable; null when there is nothing to deploy. */
+  proposal: { name: string; model: string | null } | null;
+  /** Deployments already forwarding to this upstream. */
+  deploymentIds: string[];
+}
+
+export interface DeploymentInput {
+  name: string;
+  upstream: string;
+  model?: string | null;
+  /** Pasted tunnel token; optional when the app can mint one. */
+  token?: string | null;
+  enabled?: boolean;
+  /** Taking a name another deployment has is a swap; say so explicitly. */
+  replace?: boolean;
+}
+
+export interface NameCheck {
+  /** Why the name is not acceptable, or null. */
+  problem: string | null;
+  /** Another deployment already has this name: saving swaps its backend. */
+  swapsWith: { id: string; upstream: string } | null;
+}
+
+export interface ExportResult {
+  path: string;
+  containsSecret: true;
+  warning: string;
+}
+
+export type TestChatEvent =
+  | { requestId: string; type: 'chunk'; text: string }
+  | { requestId: string; type: 'first-token'; ttftMs: number }
+  | { requestId: string; type: 'done'; durationMs: number; ttftMs: number | null; completionTokens: number | null }
+  | { requestId: string; type: 'error'; message: string };
+
+/** Method name → [argument, result]. */
+export interface ApiMethods {
+  'app.info': [void, AppInfo];
+  'gateway.info': [void, GatewayInfo];
+  'gateway.revealApiKey': [void, { apiKey: string }];
+  'gateway.useRemote': [{ url: string; apiKey: string | null }, GatewayInfo];
+  'gateway.useEmbedded': [void, GatewayInfo];
+  'deployments.list': [void, DeploymentView[]];
+  'deployments.checkName': [{ name: string; excludeId?: string }, NameCheck];
+  'deployments.create': [DeploymentInput, DeploymentView];
+  'deployments.update': [{ id: string; changes: Partial<DeploymentInput> }, DeploymentView];
+  'deployments.remove': [{ id: string }, void];
+  'deployments.start': [{ id: string }, DeploymentView];
+  'deployments.stop': [{ id: string }, DeploymentView];
+  /** Clears crash-looping (or token-rejected) and starts again. */
+  'deployments.retry': [{ id: string }, DeploymentView];
+  'deployments.startAll': [void, void];
+  'deployments.stopAll': [void, void];
+  'deployments.requests': [{ id: string }, RequestRecord[]];
+  'deployments.history': [{ id: string }, HealthSample[]];
+  /** Writes a tokios.json (mode 0600). It contains the tunnel token: the result says so. */
+  'deployments.export': [{ id: string; path?: string }, ExportResult];
+  'deployments.import': [{ text: string; fileName: string; replace?: boolean }, DeploymentView];
+  'detect.list': [void, DetectedUpstream[]];
+  'detect.rescan': [void, DetectedUpstream[]];
+  /** Also probe this OpenAI-compatible (or non-default-port) server from now on. */
+  'detect.addEndpoint': [{ url: string }, DetectedUpstream[]];
+  /** One call from a detected upstream to a deployment: name and model proposed unless given. */
+  'detect.createDeployment': [{ url: string; name?: string; model?: string | null; token?: string | null; replace?: boolean }, DeploymentView];
+  /** Sends a chat request through the gateway; the reply streams as 'test.chat' events. */
+  'test.chat': [{ deployment: string; prompt: string }, { requestId: string }];
+}
+
+export type ApiMethod = keyof ApiMethods;
+export type ApiArgs<M extends ApiMethod> = ApiMethods[M][0];
+export type ApiResult<M extends ApiMethod> = ApiMethods[M][1];
+
+/** Event name → payload. */
+export interface ApiEvents {
+  'deployment.updated': DeploymentView;
+  'deployment.removed': { id: string };
+  'deployment.state': { id: string; name: string; state: TunnelState; previous: TunnelState };
+  'deployment.request': { id: string; record: RequestRecord };
+  'detect.changed': { upstreams: DetectedUpstream[]; change: { type: 'appeared' | 'models-changed' | 'gone'; url: string } };
+  'gateway.changed': GatewayInfo;
+  'test.chat': TestChatEvent;
+}
+
+export type ApiEvent = keyof ApiEvents;
+
+/** What a transport hands the UI: call a method, listen to events. */
+export interface ApiClient {
+  call<M extends ApiMethod>(method: M, ...args: ApiArgs<M> extends void ? [] : [ApiArgs<M>]): Promise<ApiResult<M>>;
+  on<E extends ApiEvent>(event: E, listener: (payload: ApiEvents[E]) => void): () => void;
+}
+
+/** The core side: one handler per method. */
+export type ApiHandlers = { [M in ApiMethod]: (args: ApiArgs<M>) => Promise<ApiResult<M>> };
+
+/** Messages on the wire (headless WebSocket; Electron IPC carries the same shapes). */
+export type WireRequest = { id: number; method: string; args: unknown };
+export type WireResponse = { id: number; result: unknown } | { id: number; error: ErrorData };
+export type WireEvent = { event: string; payload: unknown };
+
+export const API_SUBPROTOCOL = 'tokios-api.v1';
+export const API_PATH = '/api';
