@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import type { GatewayInfo } from '../../shared/api.js';
+import { TokiosError } from '../../shared/errors.js';
+import { maskSecret } from '../../shared/names.js';
+import { GatewayClient } from '../gateway/gateway-client.js';
+import { startGateway, type Gateway } from '../gateway/gateway-server.js';
+import type { SecretStore } from '../deployments/secret-store.js';
+import type { Logger } from '../logging/logger.js';
+
+/**
+ * The gateway the app uses: the embedded one (started in this process on 127.0.0.1, its
+ * own data folder, an API key minted on first run), or a remote one by URL. Either way
+ * deployments are registered through the same control API over HTTP.
+ */
+export interface GatewayConnection {
+  readonly mode: 'embedded' | 'remote';
+  readonly url: string;
+  readonly apiKey: string | null;
+  info(): GatewayInfo;
+  register(name: string, token: string): Promise<void>;
+  unregister(name: string): Promise<void>;
+  /** A new tunnel token, when this gateway lets the app mint one. */
+  mintToken(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const EMBEDDED_KEY = 'gateway:embedded-api-key';
+const REMOTE_KEY = 'gateway:remote-api-key';
+export const DEFAULT_EMBEDDED_PORT = 8787;
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  /** Preferred port; when taken, a free one is used and `info().error` says so. */
+  port: number;
+  secrets: SecretStore;
+  log: Logger;
+  heartbeatMs?: number;
+}
+
+export async function openEmbeddedGateway(options: EmbeddedOptions): Promise<GatewayConnection> {
+  const { secrets, log } = options;
+  let warning: string | null = null;
+  let gateway: Gateway;
+  const start = (port: number): Promise<Gateway> =>
+    startGateway({ dataDir: join(options.dataDir, 'gateway'), host: '127.0.0.1', port, log: log.child('gateway'), ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
+  try {
+    gateway = await start(options.port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    gateway = await start(0);
+    warning = `Port ${options.port} is in use, so the gateway runs on ${gateway.port} for now; clients configured with port ${options.port} will not reach it until it is free.`;
+    log.warn(warning);
+  }
+
+  let apiKey = secrets.get(EMBEDDED_KEY);
+  if (!apiKey || !gateway.store.verifyApiKey(apiKey)) {
+    apiKey = (await gateway.store.createApiKey('Tokios Desktop')).key;
+    secrets.set(EMBEDDED_KEY, apiKey);
+    log.info('created the API key for the embedded gateway');
+  }
+  const client = new GatewayClient(gateway.url);
+  const key = apiKey;
+  return {
+    mode: 'embedded',
+    url: gateway.url,
+    apiKey: key,
+    info: () => ({ mode: 'embedded', url: gateway.url, status: 'running', error: warning, apiKey: maskSecret(key), canMintTokens: true }),
+    register: async (name, token) => void (await client.register(name, token)),
+    unregister: (name) => client.unregister(name, key).catch((error: TokiosError) => {
+      if (error.code !== 'NOT_FOUND') throw error;
+    }),
+    mintToken: async () => (await gateway.store.createTunnelToken('Tokios Desktop')).token,
+    close: () => gateway.close(),
+  };
+}
+
+/** A gateway somewhere else. Without an API key the app can register but not mint tokens. */
+export async function openRemoteGateway(url: string, apiKey: string | null, secrets: SecretStore): Promise<GatewayConnection> {
+  const client = new GatewayClient(url);
+  let status: GatewayInfo['status'] = 'running';
+  let error: string | null = null;
+  try {
+    await client.health();
+  } catch (e) {
+    status = 'unreachable';
+    error = (e as Error).message;
+  }
+  if (apiKey) secrets.set(REMOTE_KEY, apiKey);
+  const key = apiKey ?? secrets.get(REMOTE_KEY);
+  return {
+    mode: 'remote',
+    url,
+    apiKey: key,
+    info: () => ({ mode: 'remote', url, status, error, apiKey: key ? maskSecret(key) : null, canMintTokens: key !== null }),
+    register: async (name, token) => void (await client.register(name, token)),
+    unregister: async (name) => {
+      if (!key) return; // without a key the binding stays; the gateway owner can remove it
+      await client.unregister(name, key).catch((e: TokiosError) => {
+        if (e.code !== 'NOT_FOUND') throw e;
+      });
+    },
+    mintToken: async () => {
+      if (!key) throw new TokiosError('INVALID_ARGUMENT', 'paste the tunnel token your gateway gave you (the app has no API key for this gateway, so it cannot mint one)');
+      return (await client.createTunnelToken(key)).token;
+    },
+    close: async () => undefined,
+  };
+}
