@@ -2,14 +2,16 @@
 import { VERSION } from '../version.js';
 import { type Command, ExitCode, parseCommandArgs, reportError } from './cli-support.js';
 import { connectCommand } from './commands/connect-command.js';
+import { detectCommand } from './commands/detect-command.js';
 import { deploymentsCommand } from './commands/deployments-command.js';
 import { gatewayCommand } from './commands/gateway-command.js';
 import { registerCommand } from './commands/register-command.js';
 import { keyCommand, tokenCommand } from './commands/secret-commands.js';
+import { serveCommand } from './commands/serve-command.js';
 
 /** `tokios`: the connector, the gateway and their admin, from one command. */
 
-const COMMANDS: Command[] = [connectCommand, gatewayCommand, keyCommand, tokenCommand, registerCommand, deploymentsCommand];
+const COMMANDS: Command[] = [serveCommand, connectCommand, gatewayCommand, keyCommand, tokenCommand, registerCommand, deploymentsCommand, detectCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length + (c === keyCommand || c === tokenCommand ? 7 : 0)));

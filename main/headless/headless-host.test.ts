@@ -1,0 +1,90 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../e2e/support/processes.js';
+import { API_SUBPROTOCOL, type ApiHandlers } from '../../shared/api.js';
+import { Logger } from '../logging/logger.js';
+import { startHeadlessHost, type HeadlessHost } from './headless-host.js';
+
+const dir = tempDir();
+let host: HeadlessHost;
+const listeners = new Set<(payload: unknown) => void>();
+const core = {
+  handlers: { 'app.info': async () => ({ version: 'test' }) } as unknown as ApiHandlers,
+  on: (_event: string, listener: (payload: unknown) => void) => (listeners.add(listener), () => listeners.delete(listener)),
+};
+
+beforeAll(async () => {
+  mkdirSync(join(dir.path, 'ui'));
+  writeFileSync(join(dir.path, 'ui', 'index.html'), '<!doctype html><title>Tokios</title>');
+  writeFileSync(join(dir.path, 'secret.txt'), 'outside the renderer folder');
+  host = await startHeadlessHost({ core: core as never, rendererDir: join(dir.path, 'ui'), log: new Logger('test') });
+});
+afterAll(async () => {
+  await host.close();
+  dir.remove();
+});
+
+function connect(options: { secret?: string; origin?: string; host?: string }): Promise<{ ws?: WebSocket; status?: number }> {
+  return new Promise((resolve) => {
+    const protocols = [API_SUBPROTOCOL, ...(options.secret ? [`secret.${options.secret}`] : [])];
+    const ws = new WebSocket(`ws://127.0.0.1:${host.port}/api`, protocols, {
+      headers: { ...(options.host ? { host: options.host } : {}) },
+      ...(options.origin ? { origin: options.origin } : {}),
+    });
+    ws.on('open', () => resolve({ ws }));
+    ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode }));
+    ws.on('error', () => undefined);
+  });
+}
+
+function get(path: string, hostHeader: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: host.port, path, headers: { host: hostHeader } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('headless host', () => {
+  it('serves the API to the page that has the secret', async () => {
+    expect(host.url).toBe(`http://127.0.0.1:${host.port}/#secret=${host.secret}`);
+    const { ws } = await connect({ secret: host.secret, origin: host.origin });
+    expect(ws!.protocol).toBe(API_SUBPROTOCOL);
+    const answer = new Promise<unknown>((resolve) => ws!.once('message', (data) => resolve(JSON.parse(data.toString()))));
+    ws!.send(JSON.stringify({ id: 1, method: 'app.info', args: null }));
+    expect(await answer).toEqual({ id: 1, result: { version: 'test' } });
+    ws!.close();
+  });
+
+  it('refuses a wrong or missing secret', async () => {
+    expect((await connect({ secret: 'wrong', origin: host.origin })).status).toBe(401);
+    expect((await connect({ secret: `${host.secret}x`, origin: host.origin })).status).toBe(401);
+    expect((await connect({ origin: host.origin })).status).toBe(401);
+  });
+
+  it('refuses a foreign Origin even with the secret', async () => {
+    expect((await connect({ secret: host.secret, origin: 'http://evil.example' })).status).toBe(403);
+    expect((await connect({ secret: host.secret, origin: `http://127.0.0.1:${host.port + 1}` })).status).toBe(403);
+  });
+
+  it('refuses a foreign Host (DNS rebinding) for the page and the API', async () => {
+    expect((await get('/', `evil.example:${host.port}`)).status).toBe(403);
+    expect((await connect({ secret: host.secret, host: `evil.example:${host.port}` })).status).toBe(403);
+    expect((await get('/', `localhost:${host.port}`)).status).toBe(200);
+  });
+
+  it('serves the renderer with a strict CSP and nothing outside its folder', async () => {
+    const page = await get('/', `127.0.0.1:${host.port}`);
+    expect(page.body).toContain('<title>Tokios</title>');
+    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt']) {
+      expect((await get(path, `127.0.0.1:${host.port}`)).body).not.toContain('outside the renderer folder');
+    }
+  });
+});
