@@ -1,0 +1,151 @@
+import { EventEmitter } from 'node:events';
+import type { BrowserWindowConstructorOptions } from 'electron';
+import { describe, expect, it, vi } from 'vitest';
+import type { ApiHandlers, DeploymentView } from '../../shared/api.js';
+import type { TunnelState } from '../../shared/health.js';
+import { bindIpc, CALL_CHANNEL, EVENT_CHANNEL } from './ipc-binding.js';
+import { createMainWindow, isTrustedSender } from './main-window.js';
+import { trayLevel, trayMenuTemplate } from './tray-menu.js';
+
+/** The Electron glue against stand-ins for the few Electron objects it touches. */
+
+const PAGE = 'file:///opt/Tokios/resources/app.asar/dist/renderer/index.html';
+
+class FakeWebContents extends EventEmitter {
+  openHandler: ((details: { url: string }) => { action: string }) | null = null;
+  permissionHandler: ((c: unknown, p: string, cb: (ok: boolean) => void) => void) | null = null;
+  session = { setPermissionRequestHandler: (h: FakeWebContents['permissionHandler']) => (this.permissionHandler = h) };
+  setWindowOpenHandler(h: FakeWebContents['openHandler']): void {
+    this.openHandler = h;
+  }
+}
+
+class FakeBrowserWindow extends EventEmitter {
+  static last: FakeBrowserWindow;
+  webContents = new FakeWebContents();
+  loaded: string | null = null;
+  constructor(readonly options: BrowserWindowConstructorOptions) {
+    super();
+    FakeBrowserWindow.last = this;
+  }
+  loadURL(url: string): Promise<void> {
+    this.loaded = url;
+    return Promise.resolve();
+  }
+  show(): void {}
+}
+
+function openWindow(): { window: FakeBrowserWindow; opened: string[] } {
+  const opened: string[] = [];
+  createMainWindow({ BrowserWindow: FakeBrowserWindow as never, openExternal: (url) => opened.push(url) }, { preload: '/app/preload.cjs', pageUrl: PAGE });
+  return { window: FakeBrowserWindow.last, opened };
+}
+
+function navigate(contents: FakeWebContents, event: string, url: string): boolean {
+  let prevented = false;
+  contents.emit(event, { preventDefault: () => (prevented = true) }, url);
+  return prevented;
+}
+
+describe('main window', () => {
+  it('is isolated and sandboxed, with no Node in the page', () => {
+    const { window } = openWindow();
+    expect(window.options.webPreferences).toMatchObject({
+      preload: '/app/preload.cjs', contextIsolation: true, sandbox: true, nodeIntegration: false, nodeIntegrationInSubFrames: false,
+      webSecurity: true, allowRunningInsecureContent: false, webviewTag: false,
+    });
+    expect(window.loaded).toBe(PAGE);
+  });
+
+  it('refuses navigation away from the app page and webviews', () => {
+    const { window } = openWindow();
+    const contents = window.webContents;
+    expect(navigate(contents, 'will-navigate', 'https://evil.example/')).toBe(true);
+    expect(navigate(contents, 'will-navigate', 'file:///etc/passwd')).toBe(true);
+    expect(navigate(contents, 'will-redirect', 'http://127.0.0.1:8787/')).toBe(true);
+    expect(navigate(contents, 'will-navigate', `${PAGE}#/deployments`)).toBe(false);
+    let blocked = false;
+    contents.emit('will-attach-webview', { preventDefault: () => (blocked = true) });
+    expect(blocked).toBe(true);
+  });
+
+  it('denies every new window; https links go to the browser, nothing else does', () => {
+    const { window, opened } = openWindow();
+    const handler = window.webContents.openHandler!;
+    for (const url of ['https://ollama.com/download', 'http://insecure.example/', 'file:///etc/passwd', 'javascript:alert(1)']) {
+      expect(handler({ url })).toEqual({ action: 'deny' });
+    }
+    expect(opened).toEqual(['https://ollama.com/download']);
+  });
+
+  it('grants no permissions', () => {
+    const { window } = openWindow();
+    const answer = vi.fn();
+    window.webContents.permissionHandler!(null, 'media', answer);
+    expect(answer).toHaveBeenCalledWith(false);
+  });
+});
+
+describe('IPC binding', () => {
+  const top = { url: PAGE };
+  const handlers = { 'deployments.start': vi.fn(async ({ id }: { id: string }) => ({ id })) } as unknown as ApiHandlers;
+  const events = new EventEmitter();
+  const core = { handlers, on: (event: string, listener: (p: unknown) => void) => (events.on(event, listener), () => events.off(event, listener)) };
+
+  function bind(): { invoke: (frame: unknown, method: unknown, args: unknown) => Promise<unknown>; sent: unknown[][] } {
+    let handler: ((event: unknown, method: unknown, args: unknown) => Promise<unknown>) | null = null;
+    const sent: unknown[][] = [];
+    bindIpc({
+      ipcMain: { handle: (channel: string, h: never) => (expect(channel).toBe(CALL_CHANNEL), (handler = h)), removeHandler: () => undefined } as never,
+      core: core as never,
+      isTrustedSender: (event) => isTrustedSender((event as unknown as { senderFrame: { url: string } }).senderFrame, PAGE, top),
+      target: () => ({ send: (...args: unknown[]) => void sent.push(args), isDestroyed: () => false }) as never,
+    });
+    return { invoke: (frame, method, args) => handler!({ senderFrame: frame }, method, args), sent };
+  }
+
+  it('answers the app page, checking arguments', async () => {
+    const { invoke } = bind();
+    expect(await invoke(top, 'deployments.start', { id: 'abc' })).toEqual({ ok: true, result: { id: 'abc' } });
+    expect(await invoke(top, 'deployments.start', { id: 42 })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT', message: 'deployments.start.id must be a string' } });
+    expect(await invoke(top, 'shell.exec', {})).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+  });
+
+  it('refuses other frames and other pages', async () => {
+    const { invoke } = bind();
+    const calls = (handlers['deployments.start'] as unknown as ReturnType<typeof vi.fn>).mock.calls.length;
+    for (const frame of [{ url: 'https://evil.example/' }, { url: PAGE }, null]) {
+      expect(await invoke(frame, 'deployments.start', { id: 'abc' })).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    }
+    expect((handlers['deployments.start'] as unknown as ReturnType<typeof vi.fn>).mock.calls.length).toBe(calls);
+  });
+
+  it('forwards core events to the window', () => {
+    const { sent } = bind();
+    events.emit('deployment.removed', { id: 'x' });
+    expect(sent).toContainEqual([EVENT_CHANNEL, 'deployment.removed', { id: 'x' }]);
+  });
+});
+
+describe('tray', () => {
+  const d = (state: TunnelState, name: string = state): DeploymentView => ({ id: name, name, enabled: state !== 'stopped', configError: null, upstream: 'http://x', health: { state } } as DeploymentView);
+
+  it('shows the worst state in one of three icons', () => {
+    expect(trayLevel([])).toBe('ok');
+    expect(trayLevel([d('online'), d('stopped')])).toBe('ok');
+    expect(trayLevel([d('online'), d('reconnecting')])).toBe('warn');
+    expect(trayLevel([d('online'), d('reconnecting'), d('crash-looping')])).toBe('error');
+    expect(trayLevel([d('token-rejected')])).toBe('error');
+  });
+
+  it('lists each deployment with its state and a toggle, then start all, stop all, open, quit', () => {
+    const toggled: Array<[string, boolean]> = [];
+    const menu = trayMenuTemplate([d('online', 'gemma'), d('stopped', 'llama')], {
+      toggle: (id, on) => toggled.push([id, on]), startAll: () => undefined, stopAll: () => undefined, open: () => undefined, quit: () => undefined,
+    });
+    expect(menu.map((m) => m.label ?? m.type)).toEqual(['gemma — online', 'llama — stopped', 'separator', 'Start all', 'Stop all', 'separator', 'Open Tokios', 'Quit Tokios']);
+    (menu[0]!.click as () => void)();
+    (menu[1]!.click as () => void)();
+    expect(toggled).toEqual([['gemma', false], ['llama', true]]);
+  });
+});
