@@ -72,6 +72,13 @@ describe('commands', () => {
     expect(register.stderr).toMatch(/--name must start with a letter or digit/);
   });
 
+  it('says plainly when the gateway port is taken', async () => {
+    const { code, stderr } = await runTokios(['gateway', '--port', new URL(rig.url).port, '--data', rig.dataDir]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/port \d+ on 127\.0\.0\.1 is already in use.*choose another with --port/);
+    expect(stderr).not.toMatch(/    at /);
+  });
+
   it('prints new secrets as the last line of stdout', async () => {
     const key = await runTokios(['key', 'create', '--data', rig.dataDir]);
     expect(key.stdout.trim().split('\n').pop()).toMatch(/^sk-tokios-[A-Za-z0-9_-]{43}$/);

@@ -46,7 +46,7 @@ export async function openEmbeddedGateway(options: EmbeddedOptions): Promise<Gat
   try {
     gateway = await start(options.port);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    if ((error as { errno?: string }).errno !== 'EADDRINUSE') throw error;
     gateway = await start(0);
     warning = `Port ${options.port} is in use, so the gateway runs on ${gateway.port} for now; clients configured with port ${options.port} will not reach it until it is free.`;
     log.warn(warning);

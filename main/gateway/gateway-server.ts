@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TokiosError } from '../../shared/errors.js';
 import { CloseCode, DEFAULT_HEARTBEAT_MS } from '../../shared/tunnel-protocol.js';
 import { Logger } from '../logging/logger.js';
 import { ControlPlane } from './control-plane.js';
@@ -100,9 +101,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: NodeJS.ErrnoException): void => {
+      if (error.code === 'EADDRINUSE') reject(Object.assign(new TokiosError('USAGE', `port ${options.port} on ${host} is already in use (another gateway, or Tokios Desktop?); choose another with --port`), { errno: error.code }));
+      else if (error.code === 'EACCES') reject(new TokiosError('USAGE', `not allowed to listen on ${host}:${options.port}; use a port above 1023`));
+      else reject(error);
+    };
+    server.once('error', onError);
     server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });
