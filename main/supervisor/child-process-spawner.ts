@@ -28,7 +28,7 @@ class ForkedWorker extends EventEmitter implements WorkerProcess {
     this.child = fork(entry, [], { env: workerEnvironment(label), stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
     this.pid = this.child.pid;
     this.child.on('message', (message) => this.emit('message', message as FromWorker));
-    this.child.on('exit', (code, signal) => this.emit('exit', code ?? (signal ? 128 : 1)));
+    this.child.on('exit', (code, signal) => this.emit('exit', code ?? 128, signal));
     this.child.on('error', () => undefined);
     readLines([this.child.stdout, this.child.stderr], (line) => this.emit('output', line));
   }

@@ -60,7 +60,7 @@ interface Run {
   process: WorkerProcess;
   health: ConnectorHealth | null;
   startedAt: number;
-  exited: Promise<number>;
+  exited: Promise<{ code: number; signal: string | null }>;
   stopping: boolean;
 }
 
@@ -157,12 +157,12 @@ export class ConnectorSupervisor extends EventEmitter {
     const generation = ++this.generation;
     const name = slot.spec.config.name ?? slot.id;
     const process = this.options.spawner.spawn(name);
-    const exited = new Promise<number>((resolve) => process.once('exit', resolve));
+    const exited = new Promise<{ code: number; signal: string | null }>((resolve) => process.once('exit', (code: number, signal?: string | null) => resolve({ code, signal: signal ?? null })));
     const run: Run = { generation, process, health: null, startedAt: Date.now(), exited, stopping: false };
     slot.current = run;
     process.on('message', (message: FromWorker) => this.onMessage(slot, run, message));
     process.on('output', (line: string) => this.emit('output', slot.id, line));
-    void exited.then((code) => this.onExit(slot, run, code));
+    void exited.then(({ code, signal }) => this.onExit(slot, run, code, signal));
     process.post({ type: 'start', config: slot.spec.config, gatewayUrl: slot.spec.gatewayUrl, ...(slot.spec.heartbeatMs ? { heartbeatMs: slot.spec.heartbeatMs } : {}), ...(slot.spec.backoff ? { backoff: slot.spec.backoff } : {}) });
     this.options.log.info(`started worker ${process.pid ?? '?'} for '${name}'`);
     this.update(slot);
@@ -185,7 +185,7 @@ export class ConnectorSupervisor extends EventEmitter {
     void next.exited.then(() => finish());
   }
 
-  private stopRun(run: Run): Promise<number> {
+  private stopRun(run: Run): Promise<unknown> {
     if (!run.stopping) {
       run.stopping = true;
       const timeoutMs = this.options.stopTimeoutMs ?? 10_000;
@@ -208,7 +208,7 @@ export class ConnectorSupervisor extends EventEmitter {
     }
   }
 
-  private onExit(slot: Slot, run: Run, code: number): void {
+  private onExit(slot: Slot, run: Run, code: number, signal: string | null): void {
     slot.draining.delete(run);
     if (run !== slot.current) return; // replaced: its exit says nothing about the deployment
     slot.current = null;
@@ -224,17 +224,18 @@ export class ConnectorSupervisor extends EventEmitter {
       return;
     }
     const now = Date.now();
+    const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
     slot.exits = [...slot.exits.filter((t) => now - t < this.policy.crashLoop.windowMs), now];
     slot.consecutiveFailures = lived >= this.policy.stableMs ? 1 : slot.consecutiveFailures + 1;
     if (slot.exits.length >= this.policy.crashLoop.exits) {
       slot.mode = 'crash-looping';
-      slot.lastError = { code: 'WORKER_FAILED', message: `the connector worker exited ${slot.exits.length} times within ${Math.round(this.policy.crashLoop.windowMs / 1000)} s (last exit code ${code}); restarts are paused until you retry`, at: now };
+      slot.lastError = { code: 'WORKER_FAILED', message: `the connector worker exited ${slot.exits.length} times within ${Math.round(this.policy.crashLoop.windowMs / 1000)} s (last time it ${how}); restarts are paused until you retry`, at: now };
       this.options.log.error(`worker for '${slot.spec.config.name ?? slot.id}' is crash-looping; not restarting`);
       this.update(slot);
       return;
     }
     const delay = Math.min(this.policy.capMs, this.policy.baseMs * 2 ** (slot.consecutiveFailures - 1));
-    slot.lastError = { code: 'WORKER_FAILED', message: `the connector worker exited with code ${code}; restarting in ${(delay / 1000).toFixed(1)} s`, at: now };
+    slot.lastError = { code: 'WORKER_FAILED', message: `the connector worker ${how}; restarting in ${(delay / 1000).toFixed(1)} s`, at: now };
     slot.restartAt = now + delay;
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = null;

@@ -23,8 +23,8 @@ export const WORKER_EXIT_TOKEN_REJECTED = 3;
 
 /**
  * A running worker, whatever started it (`child_process.fork` headless,
- * `utilityProcess.fork` in Electron). Events: 'message' (FromWorker), 'exit' (code),
- * 'output' (a line the worker logged).
+ * `utilityProcess.fork` in Electron). Events: 'message' (FromWorker), 'exit' (code, and
+ * the signal that killed it when known), 'output' (a line the worker logged).
  */
 export interface WorkerProcess extends EventEmitter {
   readonly pid: number | undefined;
