@@ -1,0 +1,39 @@
+import type { StateCreator } from 'zustand';
+import type { ApiClient, AppInfo, GatewayInfo } from '../../shared/api';
+import type { AppState } from './app-store';
+
+/** The gateway clients use, and the app's own facts. The API key itself is never kept here. */
+export interface GatewaySlice {
+  gateway: GatewayInfo | null;
+  app: AppInfo | null;
+  loadGateway(): Promise<void>;
+  /** Asks the core for the key, hands it to `use` (the clipboard), and keeps nothing. */
+  withApiKey(use: (key: string) => Promise<void>): Promise<void>;
+  useRemoteGateway(url: string, apiKey: string | null): Promise<void>;
+  useEmbeddedGateway(): Promise<void>;
+  applyGateway(info: GatewayInfo): void;
+}
+
+export const createGatewaySlice =
+  (api: ApiClient): StateCreator<AppState, [], [], GatewaySlice> =>
+  (set) => ({
+    gateway: null,
+    app: null,
+    async loadGateway() {
+      const [gateway, app] = await Promise.all([api.call('gateway.info'), api.call('app.info')]);
+      set({ gateway, app });
+    },
+    async withApiKey(use) {
+      const { apiKey } = await api.call('gateway.revealApiKey');
+      await use(apiKey);
+    },
+    async useRemoteGateway(url, apiKey) {
+      set({ gateway: await api.call('gateway.useRemote', { url, apiKey }) });
+    },
+    async useEmbeddedGateway() {
+      set({ gateway: await api.call('gateway.useEmbedded') });
+    },
+    applyGateway(info) {
+      set({ gateway: info });
+    },
+  });

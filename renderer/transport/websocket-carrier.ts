@@ -1,0 +1,82 @@
+import { API_PATH, API_SUBPROTOCOL } from '../../shared/api';
+import type { ErrorData } from '../../shared/errors';
+import type { CallOutcome, Carrier } from './api-client';
+
+/**
+ * The headless host's transport: a WebSocket to /api that offers the per-run secret as a
+ * subprotocol. Reconnects by itself; calls made while disconnected fail with a clear error.
+ */
+
+export type ConnectionState = 'connecting' | 'open' | 'lost' | 'refused';
+
+export function websocketCarrier(secret: string, onState: (state: ConnectionState) => void, base = location.host): Carrier {
+  let socket: WebSocket | null = null;
+  let nextId = 1;
+  let attempts = 0;
+  const pending = new Map<number, (outcome: CallOutcome) => void>();
+  const listeners = new Set<(event: string, payload: unknown) => void>();
+  const waiters: Array<() => void> = [];
+  let everOpened = false;
+
+  const open = (): void => {
+    onState(attempts === 0 ? 'connecting' : 'lost');
+    const ws = new WebSocket(`ws://${base}${API_PATH}`, [API_SUBPROTOCOL, `secret.${secret}`]);
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      everOpened = true;
+      attempts = 0;
+      socket = ws;
+      onState('open');
+      for (const wake of waiters.splice(0)) wake();
+    };
+    ws.onmessage = (message) => {
+      const data = JSON.parse(String(message.data)) as { id?: number; result?: unknown; error?: ErrorData; event?: string; payload?: unknown };
+      if (typeof data.id === 'number') {
+        const resolve = pending.get(data.id);
+        pending.delete(data.id);
+        resolve?.(data.error ? { ok: false, error: data.error } : { ok: true, result: data.result });
+      } else if (data.event) {
+        for (const listener of listeners) listener(data.event, data.payload);
+      }
+    };
+    ws.onclose = () => {
+      socket = null;
+      for (const [, resolve] of pending) resolve({ ok: false, error: { name: 'TokiosError', code: 'INTERNAL', message: 'lost the connection to Tokios; retrying' } });
+      pending.clear();
+      attempts++;
+      // Never opened at all: the secret is wrong, or the app is not running.
+      onState(everOpened || opened ? 'lost' : 'refused');
+      setTimeout(open, Math.min(5000, 250 * 2 ** Math.min(attempts, 5)));
+    };
+  };
+  open();
+
+  const ready = (): Promise<void> => (socket ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve)));
+
+  return {
+    async call(method, args) {
+      await ready();
+      const id = nextId++;
+      return new Promise<CallOutcome>((resolve) => {
+        pending.set(id, resolve);
+        socket!.send(JSON.stringify({ id, method, args }));
+      });
+    },
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/** The secret from `#secret=…` (then kept for this tab only, and wiped from the address bar). */
+export function takeSecret(): string | null {
+  const match = /(?:^|[#&])secret=([A-Za-z0-9_-]+)/.exec(location.hash);
+  if (match) {
+    sessionStorage.setItem('tokios-secret', match[1]!);
+    history.replaceState(null, '', location.pathname + location.search);
+    return match[1]!;
+  }
+  return sessionStorage.getItem('tokios-secret');
+}
