@@ -18,6 +18,10 @@ import { UtilityProcessSpawner } from './utility-process-spawner.js';
  */
 
 const log = new Logger('electron');
+// Knobs for a second profile, non-default model server ports, and tests.
+if (process.env.TOKIOS_DATA_DIR) app.setPath('userData', process.env.TOKIOS_DATA_DIR);
+const detectUrls = process.env.TOKIOS_DETECT_URLS?.split(',').map((u) => u.trim()).filter(Boolean);
+const gatewayPort = process.env.TOKIOS_GATEWAY_PORT ? Number(process.env.TOKIOS_GATEWAY_PORT) : undefined;
 const pageUrl = pathToFileURL(join(RENDERER_DIR, 'index.html')).toString();
 const preload = join(import.meta.dirname, 'preload.cjs');
 
@@ -81,7 +85,11 @@ if (!app.requestSingleInstanceLock()) {
     const dataDir = app.getPath('userData');
     const secrets = createEncryptedSecretStore(dataDir, safeStorage);
     if (secrets.warning) log.warn(secrets.warning);
-    core = new AppCore({ dataDir, host: 'electron', secrets, spawner: new UtilityProcessSpawner(utilityProcess.fork, WORKER_ENTRY), log });
+    core = new AppCore({
+      dataDir, host: 'electron', secrets, spawner: new UtilityProcessSpawner(utilityProcess.fork, WORKER_ENTRY), log,
+      ...(detectUrls?.length ? { detect: { urls: detectUrls } } : {}),
+      ...(gatewayPort !== undefined && Number.isInteger(gatewayPort) ? { gatewayPort } : {}),
+    });
     bindIpc({
       ipcMain,
       core,
