@@ -76,7 +76,7 @@ describe('commands', () => {
     const { code, stderr } = await runTokios(['gateway', '--port', new URL(rig.url).port, '--data', rig.dataDir]);
     expect(code).toBe(2);
     expect(stderr).toMatch(/port \d+ on 127\.0\.0\.1 is already in use.*choose another with --port/);
-    expect(stderr).not.toMatch(/    at /);
+    expect(stderr).not.toMatch(/ {4}at /);
   });
 
   it('prints new secrets as the last line of stdout', async () => {
