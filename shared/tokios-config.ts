@@ -72,14 +72,7 @@ export function validateTokiosConfig(value: unknown, file: string): TokiosConfig
 
 /** `http://localhost:11434/` → `http://localhost:11434`; rejects paths, credentials and other schemes. */
 export function normalizeUpstreamUrl(value: unknown, fail: (problem: string) => Error): string {
-  if (typeof value !== 'string') throw fail('must be an http(s) URL string like http://localhost:11434');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw fail(`must be an http(s) URL like http://localhost:11434, got '${value}'`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw fail(`must be an http(s) URL like http://localhost:11434, got '${value}'`);
+  const url = parseUrl(value, ['http:', 'https:'], 'an http(s) URL like http://localhost:11434', fail);
   if (url.username || url.password) throw fail('must not contain a user name or password');
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
     throw fail(`must be the server's base URL without a path, e.g. ${url.origin}, got '${value}'`);
@@ -89,16 +82,21 @@ export function normalizeUpstreamUrl(value: unknown, fail: (problem: string) => 
 
 /** Gateway base URL: http(s) or ws(s), no query; returned without a trailing slash. */
 export function normalizeGatewayUrl(value: unknown, fail: (problem: string) => Error): string {
-  if (typeof value !== 'string') throw fail('must be a URL string like https://gateway.example.com');
+  const url = parseUrl(value, ['http:', 'https:', 'ws:', 'wss:'], 'a URL like https://gateway.example.com', fail);
+  if (url.username || url.password || url.search || url.hash) throw fail('must not contain credentials, a query or a fragment');
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function parseUrl(value: unknown, schemes: string[], expected: string, fail: (problem: string) => Error): URL {
+  if (typeof value !== 'string') throw fail(`must be ${expected}`);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw fail(`must be a URL like https://gateway.example.com, got '${value}'`);
+    throw fail(`must be ${expected}, got '${value}'`);
   }
-  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) throw fail(`must be an http(s) or ws(s) URL, got '${value}'`);
-  if (url.username || url.password || url.search || url.hash) throw fail('must not contain credentials, a query or a fragment');
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  if (!schemes.includes(url.protocol)) throw fail(`must be ${expected}, got '${value}'`);
+  return url;
 }
 
 /** The text of a `tokios.json` as written by export: stable field order, 2-space indent. */

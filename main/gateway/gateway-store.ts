@@ -91,21 +91,22 @@ export class GatewayStore extends EventEmitter {
 
   /** Mints an API key; the plain key is returned once and never stored. */
   async createApiKey(label?: string): Promise<{ id: string; key: string }> {
-    const key = mintSecret('api-key');
-    const record: SecretRecord = { id: newId('key'), hash: hashSecret(key), created: new Date().toISOString(), ...(label ? { label } : {}) };
-    await this.mutate((data) => {
-      data.apiKeys.push(record);
-    });
-    return { id: record.id, key };
+    const { id, secret } = await this.mint('api-key', label);
+    return { id, key: secret };
   }
 
   async createTunnelToken(label?: string): Promise<{ id: string; token: string }> {
-    const token = mintSecret('tunnel-token');
-    const record: SecretRecord = { id: newId('tok'), hash: hashSecret(token), created: new Date().toISOString(), ...(label ? { label } : {}) };
+    const { id, secret } = await this.mint('tunnel-token', label);
+    return { id, token: secret };
+  }
+
+  private async mint(kind: 'api-key' | 'tunnel-token', label?: string): Promise<{ id: string; secret: string }> {
+    const secret = mintSecret(kind);
+    const record: SecretRecord = { id: newId(kind === 'api-key' ? 'key' : 'tok'), hash: hashSecret(secret), created: new Date().toISOString(), ...(label ? { label } : {}) };
     await this.mutate((data) => {
-      data.tunnelTokens.push(record);
+      (kind === 'api-key' ? data.apiKeys : data.tunnelTokens).push(record);
     });
-    return { id: record.id, token };
+    return { id: record.id, secret };
   }
 
   /**
