@@ -100,6 +100,25 @@ describe('streaming', () => {
     }
   });
 
+  it('delivers a large streamed answer complete, byte for byte, to a client that reads slowly', async () => {
+    const body = { model: 'gemma-tunnel', stream: true, max_tokens: 6000, messages: [{ role: 'user', content: 'Hi' }] };
+    const tunneled = await rig.fetch('/v1/chat/completions', body);
+    const reader = tunneled.body!.getReader();
+    // Let the tunnel fill up before reading anything.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+    }
+    const text = Buffer.concat(chunks).toString();
+    const events = text.split('\n\n').filter((e) => e.startsWith('data: {'));
+    expect(events).toHaveLength(6000 + 1);
+    expect(events.map((e) => JSON.parse(e.slice(6)).choices[0].delta.content).join('')).toBe(`Hello from ollama.${Array.from({ length: 5999 }, (_, i) => ` word${i + 1}`).join('')}`);
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
   it('works with the official openai package, streaming and not', async () => {
     const client = new OpenAI({ baseURL: `${rig.url}/v1`, apiKey: rig.apiKey });
     const completion = await client.chat.completions.create({ model: 'gemma-tunnel', messages: [{ role: 'user', content: 'Hello' }] });

@@ -161,7 +161,9 @@ export class DataPlane {
     });
     stream.on('data', (chunk: Buffer) => {
       if (res.destroyed) return;
-      if (waitingForDrain || !res.write(chunk)) {
+      // Always written; credit goes back to the connector only once the client took it.
+      const flushed = res.write(chunk);
+      if (waitingForDrain || !flushed) {
         unconsumed += chunk.length;
         if (!waitingForDrain) {
           waitingForDrain = true;
