@@ -16,6 +16,8 @@ let upstream: FakeOllama;
 let pair: SessionPair;
 let forwarder: UpstreamForwarder;
 const records: RequestRecord[] = [];
+/** Called on the first body chunk of whatever `send` is reading (for the abort test). */
+let firstData: (() => void) | null = null;
 
 beforeAll(async () => {
   upstream = await startFakeOllama({ models: ['gemma3:4b'] });
@@ -44,13 +46,16 @@ function send(head: Partial<RequestHead>, body: unknown): { stream: TunnelStream
   const result = new Promise<{ status: number | null; body: string; reset: [number, string] | null }>((resolve) => {
     let status: number | null = null;
     let text = '';
-    stream.on('head', (h: { status: number }) => (status = h.status));
-    stream.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      stream.consumed(chunk.length);
-    });
-    stream.on('end', () => resolve({ status, body: text, reset: null }));
-    stream.on('reset', (code: number, reason: string) => resolve({ status, body: text, reset: [code, reason] }));
+    stream.handler = {
+      onHead: (h) => (status = h.status),
+      onData: (chunk) => {
+        text += chunk.toString();
+        stream.consumed(chunk.length);
+        firstData?.();
+      },
+      onEnd: () => resolve({ status, body: text, reset: null }),
+      onReset: (code, reason) => resolve({ status, body: text, reset: [code, reason] }),
+    };
   });
   return { stream, result };
 }
@@ -92,8 +97,10 @@ describe('upstream forwarder', () => {
   it('aborts the upstream request at once when the stream is reset', async () => {
     upstream.tokenIntervalMs = 50;
     try {
+      const dataSeen = new Promise<void>((resolve) => (firstData = resolve));
       const { stream } = send({}, { model: 'gemma-tunnel', stream: true, max_tokens: 500, messages: [] });
-      await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+      await dataSeen;
+      firstData = null;
       const record = upstream.requests.at(-1)!;
       const resetAt = Date.now();
       stream.reset(ResetCode.Cancel, 'client disconnected');

@@ -1,9 +1,10 @@
-import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher, Pool } from 'undici';
 import type { RequestRecord } from '../../shared/health.js';
 import { ResetCode, type RequestHead, type ResetCodeValue } from '../../shared/tunnel-protocol.js';
 import type { Logger } from '../logging/logger.js';
 import type { TunnelStream } from '../tunnel/tunnel-session.js';
+import { rewriteModel } from './model-rewrite.js';
 import { checkRequestTarget } from './path-allowlist.js';
 import { UsageScanner } from './usage-scanner.js';
 
@@ -13,6 +14,10 @@ import { UsageScanner } from './usage-scanner.js';
  * paths, only to `upstream`; `Host` rewritten, hop-by-hop and client credentials dropped,
  * `model` rewritten to the upstream's model. A reset stream aborts the upstream request
  * at once, so a GPU does not keep generating for nobody.
+ *
+ * The upstream client is undici's dispatcher (Node's own HTTP client library): per request
+ * it costs about half of node:http's ClientRequest, which matters at thousands of requests
+ * a second, and its controller gives pause/resume/abort directly.
  */
 
 export type ModelResolution = { model: string } | { problem: string };
@@ -40,16 +45,24 @@ const DROP_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connec
 
 export class UpstreamForwarder {
   inFlight = 0;
-  private readonly target: URL;
-  private readonly agent: http.Agent;
-  private readonly transport: typeof http | typeof https;
-  private readonly active = new Set<http.ClientRequest>();
+  /** Loaded on the first request: an idle connector does not carry an HTTP client. */
+  private pool: Promise<Pool> | null = null;
+  private readonly origin: string;
+  private readonly host: string;
+  private readonly active = new Set<Exchange>();
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly options: ForwarderOptions) {
-    this.target = new URL(options.upstream);
-    this.transport = this.target.protocol === 'https:' ? https : http;
-    this.agent = new this.transport.Agent({ keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256 });
+    const target = new URL(options.upstream);
+    this.origin = target.origin;
+    this.host = target.host;
+  }
+
+  private getPool(): Promise<Pool> {
+    const idle = this.options.idleTimeoutMs ?? 600_000;
+    // Models can take minutes to load before the first byte: generous header and body timeouts.
+    this.pool ??= import('undici').then(({ Pool: UndiciPool }) => new UndiciPool(this.origin, { headersTimeout: idle, bodyTimeout: idle, keepAliveTimeout: 30_000, connections: 256 }));
+    return this.pool;
   }
 
   /** Resolves once no request is in flight. */
@@ -59,8 +72,8 @@ export class UpstreamForwarder {
   }
 
   destroy(): void {
-    for (const req of this.active) req.destroy();
-    this.agent.destroy();
+    for (const exchange of this.active) exchange.controller?.abort(new Error('connector stopped'));
+    void this.pool?.then((pool) => pool.destroy());
   }
 
   handle(stream: TunnelStream, head: RequestHead): void {
@@ -72,35 +85,46 @@ export class UpstreamForwarder {
       return;
     }
 
-    this.begin();
-    exchange.onDone = () => this.end();
+    this.begin(exchange);
+    exchange.onDone = () => this.end(exchange);
     const maxBody = this.options.maxBodyBytes ?? 64 * 1024 * 1024;
     const chunks: Buffer[] = [];
     let size = 0;
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      stream.consumed(chunk.length);
-      if (size > maxBody) return exchange.fail(ResetCode.BadRequest, 413, `request body is larger than ${maxBody} bytes`);
-      chunks.push(chunk);
-    });
-    stream.on('reset', (code: ResetCodeValue, reason: string) => {
-      exchange.upstreamRequest?.destroy();
-      exchange.done(code === ResetCode.Cancel ? 499 : 502, reason);
-    });
     const send = (): void => {
-      void this.prepare(check.routedByModel, Buffer.concat(chunks, size)).then((prepared) => {
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      void Promise.all([this.prepare(check.routedByModel, body), this.getPool()]).then(([prepared, pool]) => {
         if (stream.isClosed) return exchange.done(499, 'client disconnected');
         if ('problem' in prepared) return exchange.fail(prepared.code, prepared.code === ResetCode.BadRequest ? 400 : 502, prepared.problem);
         exchange.model = prepared.model;
-        this.request(exchange, check.path, prepared.body);
+        this.request(pool, exchange, check.path, prepared.body);
       });
     };
+    stream.handler = {
+      onData(chunk: Buffer) {
+        size += chunk.length;
+        stream.consumed(chunk.length);
+        if (size > maxBody) return exchange.fail(ResetCode.BadRequest, 413, `request body is larger than ${maxBody} bytes`);
+        chunks.push(chunk);
+      },
+      onEnd: send,
+      onReset(code: ResetCodeValue, reason: string) {
+        exchange.controller?.abort(new Error(reason));
+        exchange.done(code === ResetCode.Cancel ? 499 : 502, reason);
+      },
+      onDrain() {
+        exchange.controller?.resume();
+      },
+    };
     if (stream.remoteEnded) send();
-    else stream.once('end', send);
   }
 
   private async prepare(routedByModel: boolean, body: Buffer): Promise<{ body: Buffer; model: string | null } | { problem: string; code: ResetCodeValue }> {
     if (!routedByModel) return { body, model: null };
+    const resolution = await this.options.resolveModel();
+    if ('problem' in resolution) return { problem: resolution.problem, code: ResetCode.UpstreamError };
+    const rewritten = rewriteModel(body, resolution.model);
+    if (rewritten) return { body: rewritten, model: resolution.model };
+    // Unusual bodies (duplicate or escaped keys, no top-level model): the full parser decides.
     let parsed: Record<string, unknown>;
     try {
       parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
@@ -108,69 +132,60 @@ export class UpstreamForwarder {
     } catch {
       return { problem: 'request body is not a JSON object', code: ResetCode.BadRequest };
     }
-    const resolution = await this.options.resolveModel();
-    if ('problem' in resolution) return { problem: resolution.problem, code: ResetCode.UpstreamError };
-    if (parsed.model === resolution.model) return { body, model: resolution.model };
     parsed.model = resolution.model;
     return { body: Buffer.from(JSON.stringify(parsed)), model: resolution.model };
   }
 
-  private request(exchange: Exchange, path: string, body: Buffer): void {
+  private request(pool: Pool, exchange: Exchange, path: string, body: Buffer): void {
     const { stream, head } = exchange;
-    const headers: OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(head.headers)) if (!DROP_REQUEST_HEADERS.has(name)) headers[name] = value;
-    headers.host = this.target.host;
-    headers['content-length'] = body.length;
+    const headers: Record<string, string> = {};
+    for (const name in head.headers) if (!DROP_REQUEST_HEADERS.has(name)) headers[name] = head.headers[name]!;
+    headers.host = this.host;
+    headers['content-length'] = String(body.length);
+    const { options } = this;
 
-    const req = this.transport.request({
-      protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port, method: head.method, path, headers, agent: this.agent,
-    });
-    exchange.upstreamRequest = req;
-    this.active.add(req);
-    req.once('close', () => this.active.delete(req));
-
-    req.setTimeout(this.options.idleTimeoutMs ?? 600_000, () => req.destroy(new Error('upstream sent nothing for too long')));
-    req.on('response', (res) => {
-      exchange.status = res.statusCode ?? 502;
-      this.options.onUpstreamReachable(true, null);
-      const contentType = String(res.headers['content-type'] ?? '');
-      exchange.streaming = contentType.startsWith('text/event-stream') || contentType.includes('ndjson');
-      stream.sendHead({ status: exchange.status, headers: responseHeaders(res.headers) });
-      res.on('data', (chunk: Buffer) => {
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(controller) {
+        exchange.controller = controller;
+      },
+      onResponseStart(controller, statusCode, responseHeaders) {
+        exchange.status = statusCode;
+        options.onUpstreamReachable(true, null);
+        const contentType = String(responseHeaders['content-type'] ?? '');
+        exchange.streaming = contentType.startsWith('text/event-stream') || contentType.includes('ndjson');
+        stream.sendHead({ status: statusCode, headers: filterResponseHeaders(responseHeaders) });
+      },
+      onResponseData(controller, chunk) {
         exchange.onChunk(chunk);
-        if (!stream.write(chunk)) {
-          res.pause();
-          stream.once('drain', () => res.resume());
-        }
-      });
-      res.on('end', () => {
+        if (!stream.write(chunk)) controller.pause();
+      },
+      onResponseEnd() {
         stream.end();
         exchange.done(exchange.status, null);
-      });
-      res.on('close', () => {
-        if (!res.complete) exchange.fail(ResetCode.UpstreamError, exchange.status, 'upstream closed the connection mid-response');
-      });
-    });
-    req.on('error', (error: Error & { code?: string }) => {
-      if (stream.isClosed) return exchange.done(499, 'client disconnected');
-      if (exchange.status === 0) {
-        const problem = describeUpstreamError(this.options.upstream, error);
-        if (isConnectError(error)) this.options.onUpstreamReachable(false, problem);
-        exchange.fail(ResetCode.UpstreamUnreachable, 502, problem);
-      } else {
-        exchange.fail(ResetCode.UpstreamError, exchange.status, `upstream failed mid-response: ${error.message}`);
-      }
-    });
-    req.end(body);
+      },
+      onResponseError(_controller, error: Error & { code?: string }) {
+        if (stream.isClosed) return exchange.done(499, 'client disconnected');
+        if (exchange.status === 0) {
+          const problem = describeUpstreamError(options.upstream, error);
+          if (isConnectError(error)) options.onUpstreamReachable(false, problem);
+          exchange.fail(ResetCode.UpstreamUnreachable, 502, problem);
+        } else {
+          exchange.fail(ResetCode.UpstreamError, exchange.status, `upstream failed mid-response: ${error.message}`);
+        }
+      },
+    };
+    pool.dispatch({ method: head.method as Dispatcher.HttpMethod, path, headers, body }, handler);
   }
 
-  private begin(): void {
+  private begin(exchange: Exchange): void {
     this.inFlight++;
+    this.active.add(exchange);
     this.options.onActivity();
   }
 
-  private end(): void {
+  private end(exchange: Exchange): void {
     this.inFlight--;
+    this.active.delete(exchange);
     this.options.onActivity();
     if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
@@ -184,7 +199,7 @@ class Exchange {
   model: string | null = null;
   streaming = false;
   firstByte: number | null = null;
-  upstreamRequest: http.ClientRequest | null = null;
+  controller: Dispatcher.DispatchController | null = null;
   onDone: (() => void) | null = null;
   private readonly scanner = new UsageScanner();
   private finished = false;
@@ -224,7 +239,7 @@ class Exchange {
   }
 }
 
-function responseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+function filterResponseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && !DROP_RESPONSE_HEADERS.has(name)) out[name] = value;
@@ -233,7 +248,7 @@ function responseHeaders(headers: IncomingHttpHeaders): Record<string, string | 
 }
 
 function isConnectError(error: { code?: string }): boolean {
-  return ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT'].includes(error.code ?? '');
+  return ['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT'].includes(error.code ?? '');
 }
 
 function describeUpstreamError(upstream: string, error: Error & { code?: string }): string {

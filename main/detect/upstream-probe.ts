@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { UpstreamKind } from '../../shared/tunnel-protocol.js';
 
 /**
@@ -28,21 +30,38 @@ interface Answer {
   json: unknown;
 }
 
-async function get(base: string, path: string, timeoutMs: number): Promise<Answer> {
-  const response = await fetch(base + path, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-  const text = await response.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON: callers see null
-  }
-  return { status: response.status, json };
+/**
+ * A small GET with node:http rather than fetch: fetch would load a second HTTP client into
+ * every connector process just for these few probes.
+ */
+function get(base: string, path: string, timeoutMs: number): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, base);
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { headers: { accept: 'application/json' }, timeout: timeoutMs }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (text.length < 1_000_000) text += chunk;
+      });
+      res.on('end', () => {
+        let json: unknown = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          // not JSON: callers see null
+        }
+        resolve({ status: res.statusCode ?? 0, json });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'TimeoutError' })));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 function describeFailure(url: string, error: unknown): string {
-  const cause = (error as { cause?: { code?: string } }).cause;
-  const code = cause?.code ?? (error as { name?: string }).name;
+  const code = (error as { code?: string }).code;
   if (code === 'ECONNREFUSED') return `nothing is listening at ${url}`;
   if (code === 'TimeoutError' || code === 'AbortError') return `${url} did not answer in time`;
   if (code === 'ENOTFOUND') return `cannot resolve the host of ${url}`;
