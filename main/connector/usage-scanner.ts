@@ -2,10 +2,10 @@
  * Token counts from a response without parsing it: usage always travels near the end
  * (OpenAI `usage`, Anthropic/Responses `input_tokens`/`output_tokens`, Ollama
  * `prompt_eval_count`/`eval_count`/`eval_duration`, llama.cpp `timings`), so keeping the
- * last few KB is enough. Costs one small copy per chunk, never the whole body.
+ * last kilobyte is enough. Chunks are referenced, not copied, until the end.
  */
 
-const TAIL_BYTES = 4096;
+const TAIL_BYTES = 1024;
 
 export interface Usage {
   promptTokens: number | null;
@@ -26,20 +26,23 @@ export class UsageScanner {
   }
 
   result(): Usage {
-    const all = Buffer.concat(this.chunks, this.bytes);
-    const text = all.subarray(Math.max(0, all.length - TAIL_BYTES)).toString('utf8');
-    const prompt = lastNumber(text, /"(?:prompt_tokens|input_tokens|prompt_eval_count)"\s*:\s*(\d+)/g);
-    const completion = lastNumber(text, /"(?:completion_tokens|output_tokens|eval_count)"\s*:\s*(\d+)/g);
-    let tokensPerSecond = lastNumber(text, /"predicted_per_second"\s*:\s*([\d.]+)/g);
-    const evalDuration = lastNumber(text, /"eval_duration"\s*:\s*(\d+)/g);
-    const evalCount = lastNumber(text, /"eval_count"\s*:\s*(\d+)/g);
-    if (tokensPerSecond === null && evalDuration && evalCount) tokensPerSecond = evalCount / (evalDuration / 1e9);
-    return { promptTokens: prompt, completionTokens: completion, tokensPerSecond };
+    const last = this.chunks[this.chunks.length - 1];
+    if (!last) return { promptTokens: null, completionTokens: null, tokensPerSecond: null };
+    const all = last.length >= TAIL_BYTES || this.chunks.length === 1 ? last : Buffer.concat(this.chunks, this.bytes);
+    const text = all.subarray(Math.max(0, all.length - TAIL_BYTES)).toString('latin1');
+    // One pass; the last value of each key wins (usage comes last).
+    const seen: Record<string, number> = {};
+    for (const match of text.matchAll(USAGE_FIELDS)) seen[match[1]!] = Number(match[2]);
+    const prompt = seen.prompt_tokens ?? seen.input_tokens ?? seen.prompt_eval_count ?? null;
+    const completion = seen.completion_tokens ?? seen.output_tokens ?? seen.eval_count ?? null;
+    let tokensPerSecond = seen.predicted_per_second ?? null;
+    if (tokensPerSecond === null && seen.eval_duration && seen.eval_count) tokensPerSecond = seen.eval_count / (seen.eval_duration / 1e9);
+    return { promptTokens: finite(prompt), completionTokens: finite(completion), tokensPerSecond: finite(tokensPerSecond) };
   }
 }
 
-function lastNumber(text: string, pattern: RegExp): number | null {
-  let value: number | null = null;
-  for (const match of text.matchAll(pattern)) value = Number(match[1]);
+const USAGE_FIELDS = /"(prompt_tokens|input_tokens|prompt_eval_count|completion_tokens|output_tokens|eval_count|predicted_per_second|eval_duration)"\s*:\s*([\d.]+)/g;
+
+function finite(value: number | null): number | null {
   return value !== null && Number.isFinite(value) ? value : null;
 }
