@@ -152,53 +152,58 @@ export class DataPlane {
     if (body.length > 0) stream.end(body);
     let waitingForDrain = false;
     let unconsumed = 0;
+    const onDrain = (): void => {
+      waitingForDrain = false;
+      const bytes = unconsumed;
+      unconsumed = 0;
+      stream.consumed(bytes);
+    };
+    const log = this.options.log;
 
-    stream.on('head', (response: ResponseHead) => {
-      if (res.destroyed) return;
-      res.writeHead(response.status, responseHeaders(response.headers));
-      // Streaming answers: let the client see the status line before the first token.
-      if (String(response.headers['content-type'] ?? '').startsWith('text/event-stream') || String(response.headers['content-type'] ?? '').includes('ndjson')) res.flushHeaders();
-    });
-    stream.on('data', (chunk: Buffer) => {
-      if (res.destroyed) return;
-      // Always written; credit goes back to the connector only once the client took it.
-      const flushed = res.write(chunk);
-      if (waitingForDrain || !flushed) {
-        unconsumed += chunk.length;
-        if (!waitingForDrain) {
-          waitingForDrain = true;
-          res.once('drain', () => {
-            waitingForDrain = false;
-            const bytes = unconsumed;
-            unconsumed = 0;
-            stream.consumed(bytes);
-          });
+    stream.handler = {
+      onHead(response: ResponseHead) {
+        if (res.destroyed) return;
+        res.writeHead(response.status, responseHeaders(response.headers));
+        // Streaming answers: let the client see the status line before the first token.
+        const type = String(response.headers['content-type'] ?? '');
+        if (type.startsWith('text/event-stream') || type.includes('ndjson')) res.flushHeaders();
+      },
+      onData(chunk: Buffer) {
+        if (res.destroyed) return;
+        // Always written; credit goes back to the connector only once the client took it.
+        const flushed = res.write(chunk);
+        if (waitingForDrain || !flushed) {
+          unconsumed += chunk.length;
+          if (!waitingForDrain) {
+            waitingForDrain = true;
+            res.once('drain', onDrain);
+          }
+        } else {
+          stream.consumed(chunk.length);
         }
-      } else {
-        stream.consumed(chunk.length);
-      }
-    });
-    stream.on('end', () => {
-      if (!res.headersSent) {
-        sendError(res, 502, `Deployment '${head.deployment}' ended the response without a status.`, 'upstream_error', 'upstream_error');
-        return;
-      }
-      res.end();
-    });
-    stream.on('reset', (code: ResetCodeValue, reason: string) => {
-      if (code === ResetCode.RefusedStream && !res.headersSent) {
-        onRefused(reason);
-        return;
-      }
-      if (res.headersSent) {
-        // Mid-response: the only honest signal left is to cut the connection.
-        this.options.log.warn(`deployment '${head.deployment}' stream ${stream.id} reset mid-response: ${reason}`);
-        res.destroy();
-        return;
-      }
-      const [status, type, errorCode] = resetToHttp(code);
-      sendError(res, status, `Deployment '${head.deployment}': ${reason}`, type, errorCode);
-    });
+      },
+      onEnd() {
+        if (!res.headersSent) {
+          sendError(res, 502, `Deployment '${head.deployment}' ended the response without a status.`, 'upstream_error', 'upstream_error');
+          return;
+        }
+        res.end();
+      },
+      onReset(code: ResetCodeValue, reason: string) {
+        if (code === ResetCode.RefusedStream && !res.headersSent) {
+          onRefused(reason);
+          return;
+        }
+        if (res.headersSent) {
+          // Mid-response: the only honest signal left is to cut the connection.
+          log.warn(`deployment '${head.deployment}' stream ${stream.id} reset mid-response: ${reason}`);
+          res.destroy();
+          return;
+        }
+        const [status, type, errorCode] = resetToHttp(code);
+        sendError(res, status, `Deployment '${head.deployment}': ${reason}`, type, errorCode);
+      },
+    };
     res.on('close', () => {
       if (!stream.isClosed) stream.reset(ResetCode.Cancel, 'client disconnected');
     });

@@ -54,7 +54,12 @@ export class FrameBatch {
   frames = 0;
 
   add(type: number, flags: number, streamId: number, payload: Buffer | null): void {
-    const length = payload ? payload.length : 0;
+    if (payload && payload.length > 0) this.addParts(type, flags, streamId, [payload], payload.length);
+    else this.addParts(type, flags, streamId, [], 0);
+  }
+
+  /** One frame whose payload is `parts` joined (`length` bytes in all). */
+  addParts(type: number, flags: number, streamId: number, parts: readonly Buffer[], length: number): void {
     const copy = length < COPY_LIMIT;
     this.reserve(FRAME_HEADER_BYTES + (copy ? length : 0));
     const slab = this.slab;
@@ -64,18 +69,13 @@ export class FrameBatch {
     slab.writeUInt32BE(streamId, pos + 2);
     slab.writeUInt32BE(length, pos + 6);
     pos += FRAME_HEADER_BYTES;
-    if (payload && length > 0) {
-      if (copy) {
-        payload.copy(slab, pos);
-        pos += length;
-        this.slabPos = pos;
-      } else {
-        this.slabPos = pos;
-        this.seal();
-        this.parts.push(payload);
-      }
+    if (copy) {
+      for (const part of parts) pos += part.copy(slab, pos);
+      this.slabPos = pos;
     } else {
       this.slabPos = pos;
+      this.seal();
+      for (const part of parts) this.parts.push(part);
     }
     this.bytes += FRAME_HEADER_BYTES + length;
     this.frames++;

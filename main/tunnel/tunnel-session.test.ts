@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSessionPair, type SessionPair } from '../../e2e/support/session-pair.js';
 import { FrameType, ResetCode, type RequestHead, type ResponseHead } from '../../shared/tunnel-protocol.js';
 import { encodeFrame } from './frame-codec.js';
-import type { TunnelStream } from './tunnel-session.js';
+import type { StreamHandler, TunnelStream } from './tunnel-session.js';
 
 const head: RequestHead = { method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, deployment: 'test' };
 const ok: ResponseHead = { status: 200, headers: { 'content-type': 'text/plain' } };
@@ -20,16 +20,20 @@ function nextStream(pair: SessionPair): Promise<{ stream: TunnelStream; head: Re
   );
 }
 
-function collect(stream: TunnelStream, consume = true): Promise<Buffer> {
+/** Collects the stream's body; `extra` gets the other callbacks (head, drain). */
+function collect(stream: TunnelStream, consume = true, extra: Partial<StreamHandler> = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     if (stream.remoteEnded) return resolve(Buffer.alloc(0));
-    stream.on('data', (chunk: Buffer) => {
-      chunks.push(Buffer.from(chunk));
-      if (consume) stream.consumed(chunk.length);
-    });
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    stream.on('reset', (_code, reason: string) => reject(new Error(reason)));
+    stream.handler = {
+      ...extra,
+      onData: (chunk) => {
+        chunks.push(Buffer.from(chunk));
+        if (consume) stream.consumed(chunk.length);
+      },
+      onEnd: () => resolve(Buffer.concat(chunks)),
+      onReset: (_code, reason) => reject(new Error(reason)),
+    };
   });
 }
 
@@ -46,8 +50,10 @@ describe('tunnel session', () => {
     served.sendHead(ok);
     for (let i = 0; i < 5; i++) served.write(Buffer.from(`chunk${i};`));
     served.end();
-    const gotHead = new Promise<ResponseHead>((resolve) => stream.once('head', resolve));
-    const response = collect(stream);
+    let gotHead!: Promise<ResponseHead>;
+    const response = new Promise<Buffer>((resolveBody, rejectBody) => {
+      gotHead = new Promise((resolveHead) => collect(stream, true, { onHead: resolveHead }).then(resolveBody, rejectBody));
+    });
     expect(await gotHead).toEqual(ok);
     expect((await response).toString()).toBe('chunk0;chunk1;chunk2;chunk3;chunk4;');
     await new Promise((resolve) => setImmediate(resolve));
@@ -63,10 +69,12 @@ describe('tunnel session', () => {
     served.sendHead(ok);
     let received = 0;
     const pending: number[] = [];
-    stream.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      pending.push(chunk.length);
-    });
+    stream.handler = {
+      onData: (chunk) => {
+        received += chunk.length;
+        pending.push(chunk.length);
+      },
+    };
     const chunk = Buffer.alloc(16 * 1024, 1);
     let accepted = 0;
     while (served.write(chunk)) accepted++;
@@ -74,7 +82,7 @@ describe('tunnel session', () => {
     expect(accepted).toBe(3);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(received).toBe(64 * 1024);
-    const drained = new Promise((resolve) => served.once('drain', resolve));
+    const drained = new Promise<void>((resolve) => (served.handler = { onDrain: resolve }));
     for (const n of pending.splice(0)) stream.consumed(n);
     await drained;
   });
@@ -84,14 +92,14 @@ describe('tunnel session', () => {
     const incoming = nextStream(pair);
     const stream = pair.gateway.openStream(head, true);
     const { stream: served } = await incoming;
-    const seen = new Promise<[number, string]>((resolve) => served.once('reset', (code: number, reason: string) => resolve([code, reason])));
+    const seen = new Promise<[number, string]>((resolve) => (served.handler = { onReset: (code, reason) => resolve([code, reason]) }));
     stream.reset(ResetCode.Cancel, 'client disconnected');
     expect(await seen).toEqual([ResetCode.Cancel, 'client disconnected']);
 
     const incoming2 = nextStream(pair);
     const stream2 = pair.gateway.openStream(head, true);
     const { stream: served2 } = await incoming2;
-    const seen2 = new Promise<[number, string]>((resolve) => stream2.once('reset', (code: number, reason: string) => resolve([code, reason])));
+    const seen2 = new Promise<[number, string]>((resolve) => (stream2.handler = { onReset: (code, reason) => resolve([code, reason]) }));
     served2.reset(ResetCode.UpstreamUnreachable, 'refused');
     expect(await seen2).toEqual([ResetCode.UpstreamUnreachable, 'refused']);
   });

@@ -188,7 +188,27 @@ export class TunnelSession extends EventEmitter {
     this.flush();
   };
 
+  /**
+   * Data written during this turn goes out at its end: every chunk a stream produced in the
+   * turn becomes one Data frame (as far as its windows allow), and all frames one message.
+   */
+  private readonly dirty = new Set<TunnelStream>();
+
+  /** @internal The stream has data (or an end) to send. */
+  markDirty(stream: TunnelStream): void {
+    this.dirty.add(stream);
+    if (!this.flushScheduled && !this.closed) {
+      this.flushScheduled = true;
+      setImmediate(this.flushNow);
+    }
+  }
+
   private flush(): void {
+    if (this.dirty.size > 0) {
+      for (const stream of this.dirty) this.pump(stream);
+      this.dirty.clear();
+      for (const stream of [...this.drainWaiters]) stream.checkDrain();
+    }
     const message = this.batch.take();
     if (!message || this.ws.readyState !== 1) return;
     this.ws.send(message, { binary: true, compress: false });
@@ -199,8 +219,12 @@ export class TunnelSession extends EventEmitter {
     return this.connSendWindow > 0;
   }
 
+  /** Streams whose writer waits for 'drain'. */
+  readonly drainWaiters = new Set<TunnelStream>();
+
   /** @internal Sends as much of the stream's queued data as both windows allow. */
   pump(stream: TunnelStream): void {
+    if (stream.isClosed) return;
     if (this.connSendWindow <= 0) this.connBlocked.add(stream);
     while (stream.queuedBytes > 0) {
       const allowed = Math.min(stream.sendWindow, this.connSendWindow, MAX_DATA_FRAME_BYTES);
@@ -208,11 +232,11 @@ export class TunnelSession extends EventEmitter {
         if (this.connSendWindow <= 0) this.connBlocked.add(stream);
         return;
       }
-      const chunk = stream.takeQueued(allowed);
-      stream.sendWindow -= chunk.length;
-      this.connSendWindow -= chunk.length;
+      const { parts, length } = stream.takeQueued(allowed);
+      stream.sendWindow -= length;
+      this.connSendWindow -= length;
       const end = stream.queuedBytes === 0 && stream.endQueued;
-      this.queue(FrameType.Data, end ? FLAG_END_STREAM : 0, stream.id, chunk);
+      if (!this.closed) this.batch.addParts(FrameType.Data, end ? FLAG_END_STREAM : 0, stream.id, parts, length);
       if (end) stream.onLocalEndSent();
     }
     if (stream.endQueued && !stream.localEnded) {
@@ -351,7 +375,7 @@ export class TunnelSession extends EventEmitter {
         return;
       }
       stream.recvBuffered += length;
-      stream.emit('data', payload);
+      stream.handler.onData?.(payload);
     }
     if (flags & FLAG_END_STREAM) stream.onRemoteEnd();
   }
@@ -403,7 +427,7 @@ export class TunnelSession extends EventEmitter {
     if (stream.headReceived) throw new FrameError(`second response head on stream ${streamId}`);
     stream.headReceived = true;
     const head = parseResponseHead(payload, this.localLimits.maxHeaderBytes);
-    stream.emit('head', head);
+    stream.handler.onHead?.(head);
     if (flags & FLAG_END_STREAM) stream.onRemoteEnd();
   }
 
@@ -502,12 +526,30 @@ export class TunnelSession extends EventEmitter {
 }
 
 /**
- * One request/response exchange. The writer side mirrors http.ServerResponse: `write`
- * returns false once the peer's window is used up and 'drain' follows; the reader side
- * emits 'head', 'data', 'end' and 'reset', and the consumer calls `consumed(n)` once it
- * has handed n bytes on, which is what returns credit to the peer.
+ * What a stream's owner hears. One plain object per stream rather than an EventEmitter:
+ * streams are made per request, so their bookkeeping stays as small as the work allows.
+ * Set it (`stream.handler = …`) in the same tick the stream arrives.
  */
-export class TunnelStream extends EventEmitter {
+export interface StreamHandler {
+  onHead?(head: ResponseHead): void;
+  onData?(chunk: Buffer): void;
+  onEnd?(): void;
+  onReset?(code: ResetCodeValue, reason: string): void;
+  /** Window credit arrived after `write` returned false. */
+  onDrain?(): void;
+  onClose?(): void;
+}
+
+const NO_HANDLER: StreamHandler = {};
+
+/**
+ * One request/response exchange. The writer side mirrors http.ServerResponse: `write`
+ * returns false once the peer's window is used up and `onDrain` follows; the reader side
+ * gets `onHead`, `onData`, `onEnd` and `onReset`, and calls `consumed(n)` once it has
+ * handed n bytes on, which is what returns credit to the peer.
+ */
+export class TunnelStream {
+  handler: StreamHandler = NO_HANDLER;
   readonly id: number;
   sendWindow: number;
   recvWindow: number;
@@ -529,7 +571,6 @@ export class TunnelStream extends EventEmitter {
   private closedFlag = false;
 
   constructor(session: TunnelSession, id: number, sendWindow: number, recvWindow: number) {
-    super();
     this.session = session;
     this.id = id;
     this.sendWindow = sendWindow;
@@ -547,14 +588,18 @@ export class TunnelStream extends EventEmitter {
     if (endStream) this.onLocalEndSent();
   }
 
-  /** Queues body bytes; false means wait for 'drain' before writing more. */
+  /**
+   * Queues body bytes; they leave at the end of this turn. False means the peer cannot take
+   * more than is queued already: wait for `onDrain` before writing more.
+   */
   write(chunk: Buffer): boolean {
     if (this.closedFlag || this.endQueued || chunk.length === 0) return !this.closedFlag;
     this.queued.push(chunk);
     this.queuedBytes += chunk.length;
-    this.session.pump(this);
-    if (this.queuedBytes > 0 || this.sendWindow <= 0 || !this.session.hasConnectionCredit) {
+    this.session.markDirty(this);
+    if (this.queuedBytes >= this.sendWindow || !this.session.hasConnectionCredit) {
       this.wantDrain = true;
+      this.session.drainWaiters.add(this);
       return false;
     }
     return true;
@@ -567,7 +612,7 @@ export class TunnelStream extends EventEmitter {
       this.queuedBytes += chunk.length;
     }
     this.endQueued = true;
-    this.session.pump(this);
+    this.session.markDirty(this);
   }
 
   /** Ends the stream at once, both ways, telling the peer why. */
@@ -587,28 +632,40 @@ export class TunnelStream extends EventEmitter {
     this.session.credit(this, bytes);
   }
 
-  /** @internal */
-  takeQueued(max: number): Buffer {
-    const first = this.queued[0]!;
-    let chunk: Buffer;
-    if (first.length <= max) {
-      this.queued.shift();
-      chunk = first;
-    } else {
-      chunk = first.subarray(0, max);
-      this.queued[0] = first.subarray(max);
+  /** @internal Up to `max` queued bytes, as the chunks (or part of one) they came in. */
+  takeQueued(max: number): { parts: Buffer[]; length: number } {
+    const parts: Buffer[] = [];
+    let length = 0;
+    while (this.queued.length > 0 && length < max) {
+      const first = this.queued[0]!;
+      const room = max - length;
+      if (first.length <= room) {
+        this.queued.shift();
+        parts.push(first);
+        length += first.length;
+      } else {
+        parts.push(first.subarray(0, room));
+        this.queued[0] = first.subarray(room);
+        length += room;
+      }
     }
-    this.queuedBytes -= chunk.length;
-    return chunk;
+    this.queuedBytes -= length;
+    return { parts, length };
   }
 
   /** @internal Window credit arrived. */
   resume(): void {
     if (this.closedFlag) return;
-    this.session.pump(this);
-    if (this.wantDrain && this.queuedBytes === 0 && this.sendWindow > 0 && this.session.hasConnectionCredit) {
+    if (this.queuedBytes > 0 || (this.endQueued && !this.localEnded)) this.session.markDirty(this);
+    this.checkDrain();
+  }
+
+  /** @internal Tells a waiting writer it may write again, once the peer can take more. */
+  checkDrain(): void {
+    if (this.wantDrain && !this.closedFlag && this.queuedBytes < this.sendWindow && this.session.hasConnectionCredit) {
       this.wantDrain = false;
-      this.emit('drain');
+      this.session.drainWaiters.delete(this);
+      this.handler.onDrain?.();
     }
   }
 
@@ -621,7 +678,7 @@ export class TunnelStream extends EventEmitter {
   /** @internal */
   onRemoteEnd(): void {
     this.remoteEnded = true;
-    this.emit('end');
+    this.handler.onEnd?.();
     if (this.localEnded) this.finish();
   }
 
@@ -631,7 +688,7 @@ export class TunnelStream extends EventEmitter {
     this.resetCode = code;
     this.resetReason = reason;
     this.finish();
-    this.emit('reset', code, reason);
+    this.handler.onReset?.(code, reason);
   }
 
   private finish(): void {
@@ -639,7 +696,8 @@ export class TunnelStream extends EventEmitter {
     this.closedFlag = true;
     this.queued = [];
     this.queuedBytes = 0;
+    this.session.drainWaiters.delete(this);
     this.session.removeStream(this);
-    this.emit('close');
+    this.handler.onClose?.();
   }
 }
