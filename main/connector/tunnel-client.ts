@@ -34,7 +34,7 @@ export interface TunnelClientOptions {
   log: Logger;
   hello: () => HelloPayload;
   backoff?: BackoffOptions;
-  /** A tunnel that stayed up this long resets the backoff (default 30 s). */
+  /** A tunnel that stayed up this long resets the backoff (default 5 s). */
   stableMs?: number;
   heartbeatMs?: number;
 }
@@ -118,6 +118,9 @@ export class TunnelClient extends EventEmitter {
       maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
       followRedirects: false,
+      // A zero mask: ws then skips masking here and unmasking at the gateway. Masking guards
+      // browsers' traffic against cache-poisoning proxies; this client is not a browser.
+      generateMask: () => undefined,
     });
     this.ws = ws;
 
@@ -176,7 +179,7 @@ export class TunnelClient extends EventEmitter {
         this.fail(new TokiosError('TUNNEL_CLOSED', `tunnel to ${this.options.gatewayUrl} closed (${why})`));
         log.warn(`tunnel closed (${why}); reconnecting`);
       }
-      if (lived >= (this.options.stableMs ?? 30_000)) this.backoff.reset();
+      if (lived >= (this.options.stableMs ?? 5000)) this.backoff.reset();
       // A tunnel retired after a swap reconnects at once, to wait unbound for a new name.
       const delay = code === CloseCode.Replaced ? 0 : this.backoff.next();
       this.reconnects++;
