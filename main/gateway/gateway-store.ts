@@ -50,6 +50,7 @@ export class GatewayStore extends EventEmitter {
   readonly file: string;
   private data: StoreFile = EMPTY;
   private keysByHash = new Map<string, SecretRecord>();
+  private readonly recentKeys = new Map<string, SecretRecord>();
   private tokensByHash = new Map<string, SecretRecord>();
   private fileStamp = '';
   private lastRefresh = 0;
@@ -76,8 +77,17 @@ export class GatewayStore extends EventEmitter {
 
   /** The key's record, or null. A miss re-reads the file if someone else changed it. */
   verifyApiKey(key: string): SecretRecord | null {
+    // Clients send the same few keys thousands of times a second: remember the recent hits
+    // (cleared whenever the store is re-read, so a key removed from the file stops working).
+    const known = this.recentKeys.get(key);
+    if (known) return known;
     const hash = hashSecret(key);
-    return this.keysByHash.get(hash) ?? (this.refreshIfChanged() ? (this.keysByHash.get(hash) ?? null) : null);
+    const record = this.keysByHash.get(hash) ?? (this.refreshIfChanged() ? (this.keysByHash.get(hash) ?? null) : null);
+    if (record) {
+      if (this.recentKeys.size >= 64) this.recentKeys.clear();
+      this.recentKeys.set(key, record);
+    }
+    return record;
   }
 
   verifyTunnelToken(token: string): SecretRecord | null {
@@ -184,6 +194,7 @@ export class GatewayStore extends EventEmitter {
   }
 
   private index(): void {
+    this.recentKeys.clear();
     this.keysByHash = new Map(this.data.apiKeys.map((k) => [k.hash, k]));
     this.tokensByHash = new Map(this.data.tunnelTokens.map((t) => [t.hash, t]));
   }
