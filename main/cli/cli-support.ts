@@ -6,7 +6,6 @@ import { TokiosError, isTokiosError } from '../../shared/errors.js';
 /** One `tokios` subcommand: its help text, its options, and what it does. */
 export interface Command {
   name: string;
-  summary: string;
   /** Full `--help` text. */
   help: string;
   options: NonNullable<ParseArgsConfig['options']>;

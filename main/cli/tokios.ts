@@ -1,21 +1,34 @@
 #!/usr/bin/env node
 import { VERSION } from '../version.js';
 import { type Command, ExitCode, parseCommandArgs, reportError } from './cli-support.js';
-import { connectCommand } from './commands/connect-command.js';
-import { detectCommand } from './commands/detect-command.js';
-import { deploymentsCommand } from './commands/deployments-command.js';
-import { gatewayCommand } from './commands/gateway-command.js';
-import { registerCommand } from './commands/register-command.js';
-import { keyCommand, tokenCommand } from './commands/secret-commands.js';
-import { serveCommand } from './commands/serve-command.js';
 
-/** `tokios`: the connector, the gateway and their admin, from one command. */
+/**
+ * `tokios`: the connector, the gateway and their admin, from one command. Each command's
+ * code is loaded only when it runs, so `tokios connect` does not carry the app, the
+ * gateway or the file watcher in its memory.
+ */
 
-const COMMANDS: Command[] = [serveCommand, connectCommand, gatewayCommand, keyCommand, tokenCommand, registerCommand, deploymentsCommand, detectCommand];
+interface Entry {
+  name: string;
+  usage: string;
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+const COMMANDS: Entry[] = [
+  { name: 'serve', usage: 'serve', summary: 'run the app headless: its UI and API on loopback', load: async () => (await import('./commands/serve-command.js')).serveCommand },
+  { name: 'connect', usage: 'connect', summary: 'run a connector from a tokios.json', load: async () => (await import('./commands/connect-command.js')).connectCommand },
+  { name: 'gateway', usage: 'gateway', summary: 'run the routing gateway', load: async () => (await import('./commands/gateway-command.js')).gatewayCommand },
+  { name: 'key', usage: 'key create', summary: 'create an API key for clients', load: async () => (await import('./commands/secret-commands.js')).keyCommand },
+  { name: 'token', usage: 'token create', summary: 'create a tunnel token for a connector', load: async () => (await import('./commands/secret-commands.js')).tokenCommand },
+  { name: 'register', usage: 'register', summary: 'bind a deployment name to a tunnel token (again: swap its backend)', load: async () => (await import('./commands/register-command.js')).registerCommand },
+  { name: 'deployments', usage: 'deployments', summary: "list a gateway's deployments with live status", load: async () => (await import('./commands/deployments-command.js')).deploymentsCommand },
+  { name: 'detect', usage: 'detect', summary: 'look for local model servers (Ollama, llama.cpp, OpenAI-compatible)', load: async () => (await import('./commands/detect-command.js')).detectCommand },
+];
 
 function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length + (c === keyCommand || c === tokenCommand ? 7 : 0)));
-  const lines = COMMANDS.map((c) => `  ${(c === keyCommand || c === tokenCommand ? `${c.name} create` : c.name).padEnd(width)}  ${c.summary}`);
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+  const lines = COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`);
   return `Usage: tokios <command> [options]
 
 Put your own LLMs (Ollama, llama.cpp, any OpenAI-compatible server) behind one
@@ -38,11 +51,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return ExitCode.Ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`tokios: unknown command '${name}'.\n\n${usage()}\n`);
     return ExitCode.Usage;
   }
+  const command = await entry.load();
   const { values, positionals } = parseCommandArgs(command, rest);
   if (values.help) {
     process.stdout.write(`${command.help}\n`);

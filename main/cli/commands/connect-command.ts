@@ -7,7 +7,6 @@ import { type Command, ExitCode, waitForShutdownSignal } from '../cli-support.js
 
 export const connectCommand: Command = {
   name: 'connect',
-  summary: 'run a connector from a tokios.json',
   help: `Usage: tokios connect --config FILE [--gateway URL]
 
 Runs a connector headless: keeps a tunnel to the gateway open with the file's

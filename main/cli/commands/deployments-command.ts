@@ -4,7 +4,6 @@ import { type Command, ExitCode } from '../cli-support.js';
 
 export const deploymentsCommand: Command = {
   name: 'deployments',
-  summary: "list a gateway's deployments with live status",
   help: `Usage: tokios deployments [--gateway URL] [--json]
 
 Lists the deployments registered on a gateway, with their live status. Needs an API

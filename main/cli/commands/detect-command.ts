@@ -6,7 +6,6 @@ import { type Command, ExitCode } from '../cli-support.js';
 
 export const detectCommand: Command = {
   name: 'detect',
-  summary: 'look for local model servers (Ollama, llama.cpp, OpenAI-compatible)',
   help: `Usage: tokios detect [--json] [--url URL]... [--only]
 
 Probes ${DEFAULT_DETECT_URLS.join(' and ')} (Ollama's and llama-server's default ports)

@@ -4,7 +4,6 @@ import { type Command, ExitCode, defaultGatewayDataDir, parsePort, waitForShutdo
 
 export const gatewayCommand: Command = {
   name: 'gateway',
-  summary: 'run the routing gateway',
   help: `Usage: tokios gateway [--port P] [--data DIR] [--host H]
 
 Runs the routing gateway: clients call it with an API key and choose a deployment by

@@ -28,7 +28,6 @@ export function tokenFromArgs(values: Record<string, string | boolean | undefine
 
 export const registerCommand: Command = {
   name: 'register',
-  summary: 'bind a deployment name to a tunnel token (again: swap its backend)',
   help: `Usage: tokios register --gateway URL --name NAME --token TOKEN
 
 Binds the deployment NAME (what clients put in "model") to the tunnel token TOKEN.

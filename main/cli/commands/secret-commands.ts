@@ -7,7 +7,6 @@ function secretCommand(kind: 'key' | 'token'): Command {
   const example = kind === 'key' ? 'sk-tokios-…' : 'tt-…';
   return {
     name: kind,
-    summary: kind === 'key' ? 'create an API key for clients' : 'create a tunnel token for a connector',
     help: `Usage: tokios ${kind} create [--data DIR] [--label TEXT]
 
 Creates a new ${what} (${example}) in the gateway's data folder and prints it as the

@@ -9,7 +9,6 @@ import { type Command, ExitCode, parsePort, waitForShutdownSignal } from '../cli
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'run the app headless: its UI and API on loopback',
   help: `Usage: tokios serve [--data DIR] [--port P] [--gateway-port P] [--config-dir DIR] [--detect URL]...
 
 Runs Tokios Desktop without a desktop: the embedded gateway, one connector worker per
