@@ -22,7 +22,9 @@ export class TokiosProcess {
   private listeners: Array<() => void> = [];
 
   constructor(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-    this.child = spawn(process.execPath, [TOKIOS_BIN, ...args], {
+    // TOKIOS_TEST_NODE_ARGS passes flags such as --cpu-prof to every tokios process a test starts.
+    const nodeArgs = process.env.TOKIOS_TEST_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    this.child = spawn(process.execPath, [...nodeArgs, TOKIOS_BIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, TOKIOS_LOG_LEVEL: 'info', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
