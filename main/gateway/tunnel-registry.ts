@@ -45,8 +45,15 @@ export class TunnelRegistry extends EventEmitter {
   private readonly tunnelsByToken = new Map<string, Set<TunnelEntry>>();
   private readonly bindings = new Map<string, Binding>();
   private readonly nameByToken = new Map<string, string>();
-  /** Last time a token had a ready tunnel; requests wait a little for one that just dropped. */
+  /**
+   * When a token's tunnel last dropped (or, after a restart, when this gateway started):
+   * requests wait a little for a connector that is on its way back.
+   */
   private readonly lastOnline = new Map<string, number>();
+  private readonly startedAt = Date.now();
+  /** Names registered before this gateway started: their connectors may be reconnecting. */
+  private readonly boundAtStart = new Set<string>();
+  private loaded = false;
 
   constructor(
     private readonly log: Logger,
@@ -58,6 +65,10 @@ export class TunnelRegistry extends EventEmitter {
 
   /** Replaces all bindings (at start, and after the store changed on disk). */
   loadBindings(records: ReadonlyArray<{ name: string; tokenId: string }>): void {
+    if (!this.loaded) {
+      this.loaded = true;
+      for (const record of records) this.boundAtStart.add(record.name);
+    }
     const next = new Map(records.map((r) => [r.name, r.tokenId]));
     for (const [name, binding] of this.bindings) {
       const tokenId = next.get(name);
@@ -121,7 +132,6 @@ export class TunnelRegistry extends EventEmitter {
 
   /** The tunnel finished its handshake and can take streams. */
   markReady(entry: TunnelEntry): void {
-    this.lastOnline.set(entry.tokenId, Date.now());
     this.onSettingsChange(entry);
     const name = this.nameByToken.get(entry.tokenId);
     if (name) this.completeSwap(name);
@@ -131,7 +141,7 @@ export class TunnelRegistry extends EventEmitter {
   remove(entry: TunnelEntry): void {
     const set = this.tunnelsByToken.get(entry.tokenId);
     if (!set?.delete(entry)) return;
-    if (entry.hello && !entry.retired) this.lastOnline.set(entry.tokenId, Date.now());
+    if (entry.hello && !entry.retired && !entry.session.peerDraining) this.lastOnline.set(entry.tokenId, Date.now());
     if (set.size === 0) this.tunnelsByToken.delete(entry.tokenId);
     this.emit('removed', entry);
   }
@@ -150,12 +160,18 @@ export class TunnelRegistry extends EventEmitter {
     return this.bindings.has(name);
   }
 
-  /** True when `name` had a ready tunnel within the last `withinMs`. */
+  /**
+   * True when `name`'s tunnel dropped within the last `withinMs`, or this gateway started
+   * that recently (its connectors are reconnecting). A tunnel draining on purpose does not
+   * count: its deployment is going away, and requests should hear so at once.
+   */
   recentlyOnline(name: string, withinMs: number): boolean {
     const binding = this.bindings.get(name);
     if (!binding) return false;
+    const now = Date.now();
+    if (now - this.startedAt <= withinMs && this.boundAtStart.has(name)) return true;
     const last = Math.max(this.lastOnline.get(binding.tokenId) ?? 0, binding.fallbackTokenId ? (this.lastOnline.get(binding.fallbackTokenId) ?? 0) : 0);
-    return Date.now() - last <= withinMs;
+    return now - last <= withinMs;
   }
 
   names(): string[] {
