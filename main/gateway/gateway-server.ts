@@ -89,14 +89,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   };
 
-  const server = createServer({ maxHeaderSize: 32 * 1024, noDelay: true }, onRequest);
+  // Sockets that dribble headers (slowloris) are closed by headersTimeout, checked every 5 s.
+  const server = createServer({ maxHeaderSize: 32 * 1024, noDelay: true, connectionsCheckingInterval: 5000 }, onRequest);
   server.headersTimeout = 20_000;
   server.requestTimeout = 120_000;
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (req, socket, head) => tunnelPlane.handleUpgrade(req, socket, head));
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return void socket.destroy();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
   const host = options.host ?? '127.0.0.1';
