@@ -34,7 +34,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           environment: 'node',
-          include: ['main/**/*.integration.test.ts', 'e2e/integration/**/*.integration.test.ts'],
+          include: ['main/**/*.integration.test.ts', 'e2e/integration/**/*.integration.test.ts', 'e2e/faults/**/*.integration.test.ts'],
         },
       },
     ],

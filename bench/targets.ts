@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSecret, REPO_ROOT, runTokios, startGatewayProcess, tempDir, tokios } from '../e2e/support/processes.js';
 import type { Target } from './load.js';
-import { TcpCutProxy } from './tcp-cut-proxy.js';
+import { TcpCutProxy } from '../e2e/support/tcp-cut-proxy.js';
 
 /**
  * Everything a figure is measured through, each in its own process: the upstream itself

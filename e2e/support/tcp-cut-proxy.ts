@@ -9,6 +9,8 @@ export class TcpCutProxy {
   private readonly server: Server;
   private readonly pairs = new Set<[Socket, Socket]>();
   port = 0;
+  /** When each connection was accepted (ms since epoch): connection attempts over time. */
+  readonly accepted: number[] = [];
   /** Added one-way delay per chunk (ms). */
   delayMs = 0;
   /** When set, data is passed on in slices of this many bytes. */
@@ -51,6 +53,7 @@ export class TcpCutProxy {
   }
 
   private accept(client: Socket): void {
+    this.accepted.push(Date.now());
     const upstream = connect(this.targetPort, this.targetHost);
     // Like the peers it stands between: no Nagle (or every small write waits for an ACK).
     client.setNoDelay(true);

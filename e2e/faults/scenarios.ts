@@ -1,0 +1,18 @@
+import { httpAbuse, tunnelGarbage } from './abuse.js';
+import { canarySecrets, configFolderAbuse, crashLoop } from './app-faults.js';
+import type { FaultReport, Scale } from './fault-report.js';
+import { degradedTunnel, drains, gatewayKills, upstreamKilled } from './network-faults.js';
+
+/** Every fault and abuse scenario, in the order the report lists them. */
+export const SCENARIOS: Array<[string, (report: FaultReport, scale: Scale) => Promise<void>]> = [
+  ['gateway kills', gatewayKills],
+  ['degraded tunnel', degradedTunnel],
+  ['upstream killed', upstreamKilled],
+  ['drains', (report) => drains(report)],
+  ['crash loop', (report) => crashLoop(report)],
+  ['tunnel garbage', tunnelGarbage],
+  ['http abuse', httpAbuse],
+  ['config folder abuse', configFolderAbuse],
+  ['canary secrets', (report) => canarySecrets(report)],
+];
+
