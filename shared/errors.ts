@@ -21,6 +21,7 @@ export const ErrorCodes = [
   'INVALID_ARGUMENT',
   'UNAUTHORIZED',
   'STORE_LOCKED',
+  'PORT_IN_USE',
   'STORE_CORRUPT',
   'WORKER_FAILED',
   'INTERNAL',

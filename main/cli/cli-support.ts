@@ -56,7 +56,7 @@ export function reportError(error: unknown): number {
   if (isTokiosError(error)) {
     process.stderr.write(`tokios: ${error.message}\n`);
     if (error.code === 'TUNNEL_TOKEN_REJECTED') return ExitCode.TokenRejected;
-    if (error.code === 'USAGE' || error.code === 'CONFIG_INVALID' || error.code === 'CONFIG_UNREADABLE') return ExitCode.Usage;
+    if (error.code === 'USAGE' || error.code === 'CONFIG_INVALID' || error.code === 'CONFIG_UNREADABLE' || error.code === 'PORT_IN_USE') return ExitCode.Usage;
     return ExitCode.Failure;
   }
   process.stderr.write(`tokios: ${(error as Error)?.stack ?? String(error)}\n`);

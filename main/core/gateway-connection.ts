@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { GatewayInfo } from '../../shared/api.js';
-import { TokiosError } from '../../shared/errors.js';
+import { isTokiosError, TokiosError } from '../../shared/errors.js';
 import { maskSecret } from '../../shared/names.js';
 import { GatewayClient } from '../gateway/gateway-client.js';
 import { startGateway, type Gateway } from '../gateway/gateway-server.js';
@@ -46,7 +46,7 @@ export async function openEmbeddedGateway(options: EmbeddedOptions): Promise<Gat
   try {
     gateway = await start(options.port);
   } catch (error) {
-    if ((error as { errno?: string }).errno !== 'EADDRINUSE') throw error;
+    if (!(isTokiosError(error) && error.code === 'PORT_IN_USE')) throw error;
     gateway = await start(0);
     warning = `Port ${options.port} is in use, so the gateway runs on ${gateway.port} for now; clients configured with port ${options.port} will not reach it until it is free.`;
     log.warn(warning);

@@ -47,9 +47,15 @@ if (!app.requestSingleInstanceLock()) {
     window.focus();
   };
 
+  // Health arrives several times a second; the tray changes only when a name, a state or a
+  // switch does.
+  let shown = '';
   const refreshTray = (): void => {
     if (!tray || !core) return;
     const deployments = core.deployments();
+    const signature = deployments.map((d) => `${d.id}:${d.name}:${d.health.state}:${d.enabled}`).join('|');
+    if (signature === shown) return;
+    shown = signature;
     tray.setImage(nativeImage.createFromPath(join(ASSETS_DIR, TRAY_ICONS[trayLevel(deployments)])));
     tray.setToolTip(trayTooltip(deployments));
     const live = core;

@@ -104,7 +104,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
-      if (error.code === 'EADDRINUSE') reject(Object.assign(new TokiosError('USAGE', `port ${options.port} on ${host} is already in use (another gateway, or Tokios Desktop?); choose another with --port`), { errno: error.code }));
+      if (error.code === 'EADDRINUSE') reject(new TokiosError('PORT_IN_USE', `port ${options.port} on ${host} is already in use (another gateway, or Tokios Desktop?); choose another with --port`));
       else if (error.code === 'EACCES') reject(new TokiosError('USAGE', `not allowed to listen on ${host}:${options.port}; use a port above 1023`));
       else reject(error);
     };
