@@ -5,6 +5,7 @@ import { record, startCore, waitForDeployment, waitForState } from '../../e2e/su
 import { startFakeLlamaServer, type FakeLlamaServer } from '../../e2e/support/fake-llama-server.js';
 import { startFakeOllama, type FakeOllama } from '../../e2e/support/fake-ollama.js';
 import { REPO_ROOT } from '../../e2e/support/processes.js';
+import { TunnelRig } from '../../e2e/support/tunnel-rig.js';
 import { addLogSink } from '../logging/logger.js';
 import { ChildProcessSpawner } from '../supervisor/child-process-spawner.js';
 import type { AppCore } from './app-core.js';
@@ -211,3 +212,25 @@ async function mint(app: AppCore): Promise<string> {
   return ((await response.json()) as { token: string }).token;
 }
 
+
+describe('a hosted gateway', () => {
+  it('registers deployments there, mints tokens with its API key, and serves through it', async () => {
+    const rig = await new TunnelRig().start();
+    closers.push(() => rig.close());
+    const { core: app } = await core();
+    const info = await app.handlers['gateway.useRemote']({ url: rig.url, apiKey: rig.apiKey });
+    expect(info).toMatchObject({ mode: 'remote', url: rig.url, status: 'running', canMintTokens: true });
+    expect(JSON.stringify(info)).not.toContain(rig.apiKey);
+    const deployment = await app.handlers['deployments.create']({ name: 'hosted', upstream: ollama.url, model: 'gemma3:4b' });
+    await waitForState(app, deployment.id, 'online');
+    const answer = await rig.chat('hosted');
+    expect(answer.status).toBe(200);
+    expect(answer.json.choices[0].message.content).toMatch(/^Hello from ollama\./);
+
+    // Back to the built-in gateway: the deployment follows.
+    const embedded = await app.handlers['gateway.useEmbedded']();
+    expect(embedded.mode).toBe('embedded');
+    await waitForState(app, deployment.id, 'online');
+    expect((await chatThrough(app, 'hosted')).status).toBe(200);
+  });
+});

@@ -211,7 +211,15 @@ export class AppCore {
     this.gateway = connection;
     this.protect(connection.apiKey);
     this.settings.update(settings);
-    for (const record of this.store.list()) {
+    for (const listed of this.store.list()) {
+      let record = listed;
+      // Tokens belong to the gateway that issued them. One the app minted elsewhere is
+      // replaced by one from this gateway; one the user pasted is theirs to replace.
+      if (record.mintedFor && record.mintedFor !== connection.url && connection.info().canMintTokens) {
+        const token = await connection.mintToken();
+        this.protect(token);
+        record = this.store.update(record.id, { mintedFor: connection.url }, token);
+      }
       await this.registerQuietly(record);
       if (record.enabled) this.run(record);
     }
@@ -274,7 +282,7 @@ export class AppCore {
     if (!token) throw new TokiosError('TOKEN_INVALID', 'Paste the tunnel token (tt-…) your gateway gave you for this deployment.');
     this.protect(token);
     await gateway.register(fields.name, token);
-    const record = this.store.create(fields, token);
+    const record = this.store.create({ ...fields, mintedFor: pasted ? null : gateway.url }, token);
     this.log.info(`deployment '${record.name}' created${replaces ? ` (swapping out the one for ${replaces.upstream})` : ''}`);
     if (record.enabled) this.run(record);
     this.publish(record.id);

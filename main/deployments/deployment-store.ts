@@ -18,11 +18,13 @@ export interface DeploymentRecord {
   enabled: boolean;
   source: 'app' | 'folder';
   file: string | null;
+  /** The gateway that minted this deployment's token for the app (null: the user pasted it). */
+  mintedFor?: string | null;
   created: string;
   updated: string;
 }
 
-export type DeploymentFields = Pick<DeploymentRecord, 'name' | 'upstream' | 'model' | 'enabled'>;
+export type DeploymentFields = Pick<DeploymentRecord, 'name' | 'upstream' | 'model' | 'enabled'> & { mintedFor?: string | null };
 
 const secretKey = (id: string): string => `deployment:${id}`;
 

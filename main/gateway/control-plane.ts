@@ -14,6 +14,7 @@ import type { TunnelRegistry } from './tunnel-registry.js';
  *   GET    /v1/deployments                             list with live status
  *   DELETE /v1/deployments/NAME                        unregister
  *   POST   /v1/tunnel-tokens                           mint a tunnel token
+ *   POST   /v1/api-keys                                mint another API key
  *   GET    /healthz                                    liveness, no auth
  *
  * Registering authenticates with an API key (token in the body) or with the tunnel token
@@ -35,12 +36,12 @@ export class ControlPlane {
   handles(method: string, pathname: string): boolean {
     if (pathname === '/healthz') return method === 'GET';
     if (pathname === '/v1/deployments') return method === 'GET' || method === 'POST';
-    if (pathname === '/v1/tunnel-tokens') return method === 'POST';
+    if (pathname === '/v1/tunnel-tokens' || pathname === '/v1/api-keys') return method === 'POST';
     return method === 'DELETE' && DEPLOYMENT_PATH.test(pathname);
   }
 
   knowsPath(pathname: string): boolean {
-    return pathname === '/healthz' || pathname === '/v1/deployments' || pathname === '/v1/tunnel-tokens' || DEPLOYMENT_PATH.test(pathname);
+    return pathname === '/healthz' || pathname === '/v1/deployments' || pathname === '/v1/tunnel-tokens' || pathname === '/v1/api-keys' || DEPLOYMENT_PATH.test(pathname);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
@@ -52,6 +53,10 @@ export class ControlPlane {
       if (pathname === '/v1/tunnel-tokens') {
         const { id, token } = await this.options.store.createTunnelToken();
         return sendJson(res, 201, { id, token });
+      }
+      if (pathname === '/v1/api-keys') {
+        const { id, key } = await this.options.store.createApiKey();
+        return sendJson(res, 201, { id, key });
       }
       const name = decodeURIComponent(DEPLOYMENT_PATH.exec(pathname)![1]!);
       const removed = await this.options.store.unregister(name);
