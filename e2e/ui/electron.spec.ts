@@ -14,6 +14,8 @@ const binary = findElectronBinary();
 if (!binary.path) console.log(`[electron.spec] skipped: ${binary.reason}`);
 
 test.describe('Electron app', () => {
+  // Skipped only where no Electron binary is installed (its download is impossible on this
+  // project's machines); the reason, with the path looked at, is printed above and in the report.
   test.skip(!binary.path, binary.path ? '' : `Skipped: ${binary.reason}`);
 
   let ollama: FakeOllama;
