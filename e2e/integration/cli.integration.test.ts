@@ -107,6 +107,21 @@ describe('commands', () => {
     expect(none.stderr).toMatch(/no gateway URL/);
   });
 
+  it('can require an API key for registering, so a leaked tunnel token cannot re-bind names', async () => {
+    const strict = await new TunnelRig(['--register-with-key-only']).start();
+    try {
+      const token = await strict.newToken();
+      const tokenOnly = await runTokios(['register', '--gateway', strict.url, '--name', 'guarded', '--token', token], { env: { TOKIOS_API_KEY: '' } });
+      expect(tokenOnly.code).toBe(1);
+      expect(tokenOnly.stderr).toMatch(/only accepts registrations made with an API key/);
+      const withKey = await runTokios(['register', '--gateway', strict.url, '--name', 'guarded', '--token', token], { env: { TOKIOS_API_KEY: strict.apiKey } });
+      expect(withKey.code).toBe(0);
+    } finally {
+      await strict.gateway.stop();
+      strict.dir.remove();
+    }
+  });
+
   it('lists deployments with live status', async () => {
     const { code, stdout } = await runTokios(['deployments', '--gateway', rig.url], { env: { TOKIOS_API_KEY: rig.apiKey } });
     expect(code).toBe(0);

@@ -26,6 +26,8 @@ export interface ControlPlaneOptions {
   store: GatewayStore;
   registry: TunnelRegistry;
   log: Logger;
+  /** Refuse registrations authenticated by a tunnel token alone (for gateways on the internet). */
+  registerNeedsApiKey?: boolean;
 }
 
 const DEPLOYMENT_PATH = /^\/v1\/deployments\/([^/]+)$/;
@@ -102,6 +104,8 @@ export class ControlPlane {
       if (typeof body.token !== 'string') return sendError(res, 400, 'Field "token" is required when registering with an API key.', 'invalid_request_error', 'missing_token');
       tokenId = store.verifyTunnelToken(body.token)?.id ?? null;
       if (!tokenId) return sendError(res, 400, 'Field "token" is not a tunnel token this gateway issued.', 'invalid_request_error', 'unknown_token');
+    } else if (this.options.registerNeedsApiKey) {
+      return sendError(res, 401, 'This gateway only accepts registrations made with an API key (set TOKIOS_API_KEY for tokios register).', 'authentication_error', 'api_key_required');
     } else {
       tokenId = store.verifyTunnelToken(presented)?.id ?? null;
       if (!tokenId) return sendError(res, 401, 'Tunnel token rejected: this gateway did not issue it (or it was revoked).', 'authentication_error', 'tunnel_token_rejected');

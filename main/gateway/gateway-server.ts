@@ -24,6 +24,8 @@ export interface GatewayOptions {
   offlineGraceMs?: number;
   /** How long `close()` waits for requests in flight (default 30 s). */
   drainTimeoutMs?: number;
+  /** Only API keys may register names (a leaked tunnel token then cannot re-bind one). */
+  registerNeedsApiKey?: boolean;
   log?: Logger;
 }
 
@@ -64,7 +66,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     offlineGraceMs: options.offlineGraceMs ?? 5000,
     isDraining: () => draining,
   });
-  const controlPlane = new ControlPlane({ store, registry, log });
+  const controlPlane = new ControlPlane({ store, registry, log, registerNeedsApiKey: options.registerNeedsApiKey ?? false });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '';

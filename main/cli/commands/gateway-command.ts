@@ -19,6 +19,9 @@ Options:
                    (default ${defaultGatewayDataDir()})
   --max-body N     largest request body in bytes (default 33554432)
   --heartbeat MS   tunnel heartbeat interval (default 10000)
+  --register-with-key-only
+                   accept 'tokios register' only with an API key (TOKIOS_API_KEY), not
+                   with the tunnel token alone: for gateways other people can reach
   -h, --help       show this help
 
 Then:  tokios key create --data DIR      an API key for clients
@@ -29,6 +32,7 @@ Then:  tokios key create --data DIR      an API key for clients
     data: { type: 'string' },
     'max-body': { type: 'string' },
     heartbeat: { type: 'string' },
+    'register-with-key-only': { type: 'boolean' },
   },
   async run(values) {
     const dataDir = (values.data as string | undefined) ?? defaultGatewayDataDir();
@@ -40,6 +44,7 @@ Then:  tokios key create --data DIR      an API key for clients
       host: (values.host as string | undefined) ?? '127.0.0.1',
       port: parsePort((values.port as string | undefined) ?? '8787'),
       log,
+      registerNeedsApiKey: values['register-with-key-only'] === true,
       ...(maxBody && maxBody > 0 ? { maxBodyBytes: maxBody } : {}),
       ...(heartbeat && heartbeat > 0 ? { heartbeatMs: heartbeat } : {}),
     });
