@@ -65,6 +65,12 @@ describe('routing by model', () => {
     expect(viaXApiKey.status).toBe(200);
   });
 
+  it('tells someone who opens the gateway in a browser what it is', async () => {
+    const response = await fetch(rig.url);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain(`OPENAI_BASE_URL=${rig.url}/v1`);
+  });
+
   it('lists the online deployments at /v1/models', async () => {
     const response = await rig.fetch('/v1/models');
     const ids = ((await response.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id);

@@ -221,7 +221,15 @@ export class Connector extends EventEmitter {
       if (info.reachable) {
         const changed = info.kind !== this.upstream.kind || info.models.join('\n') !== this.upstream.models.join('\n');
         this.upstream = info;
-        if (changed) this.log.info(`upstream ${info.url}: ${info.kind}${info.version ? ` ${info.version}` : ''}, models: ${info.models.join(', ') || '(none)'}`);
+        if (changed) {
+          this.log.info(`upstream ${info.url}: ${info.kind}${info.version ? ` ${info.version}` : ''}, models: ${info.models.join(', ') || '(none)'}`);
+          const model = this.options.config.model;
+          if (!model && info.models.length > 1) {
+            this.log.warn(`the upstream serves ${info.models.length} models and the config names none: requests will fail until "model" is set (one of ${info.models.slice(0, 5).join(', ')}${info.models.length > 5 ? ', …' : ''})`);
+          } else if (model && info.models.length > 0 && !info.models.includes(model) && info.kind !== 'llamacpp') {
+            this.log.warn(`the upstream does not list the model "${model}" (it has ${info.models.slice(0, 5).join(', ')}); check "model" in the config`);
+          }
+        }
       }
       this.setUpstreamReachable(info.reachable && !info.loading, info.problem);
       return info;

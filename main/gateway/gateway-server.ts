@@ -78,6 +78,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const pathname = query === -1 ? url : url.slice(0, query);
     const method = req.method ?? 'GET';
     let work: Promise<void> | undefined;
+    if (pathname === '/' && (method === 'GET' || method === 'HEAD')) {
+      // Someone opened the gateway in a browser: say what it is and how to use it.
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`Tokios gateway is running.\nOpenAI-compatible clients: OPENAI_BASE_URL=${url}/v1 with an API key from 'tokios key create'.\n`);
+      return;
+    }
     if (dataPlane.handles(method, pathname)) work = dataPlane.handle(req, res, pathname);
     else if (controlPlane.handles(method, pathname)) work = controlPlane.handle(req, res, pathname);
     else if (dataPlane.knowsPath(pathname) || controlPlane.knowsPath(pathname)) {
