@@ -49,6 +49,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const store = new GatewayStore(options.dataDir);
   let draining = false;
+  /** Known once listening; requests only arrive after that. */
+  let baseUrl = '';
 
   // The registry asks the tunnel plane to tell a tunnel its binding; the plane is made next.
   let tunnelPlane: TunnelPlane | null = null;
@@ -81,7 +83,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (pathname === '/' && (method === 'GET' || method === 'HEAD')) {
       // Someone opened the gateway in a browser: say what it is and how to use it.
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`Tokios gateway is running.\nOpenAI-compatible clients: OPENAI_BASE_URL=${url}/v1 with an API key from 'tokios key create'.\n`);
+      res.end(`Tokios gateway is running.\nOpenAI-compatible clients: OPENAI_BASE_URL=${baseUrl}/v1 with an API key from 'tokios key create'.\n`);
       return;
     }
     if (dataPlane.handles(method, pathname)) work = dataPlane.handle(req, res, pathname);
@@ -124,6 +126,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  baseUrl = url;
 
   const shutdownTunnels = (reason: string): void => {
     for (const entry of registry.allTunnels()) entry.session.close(CloseCode.GoingAway, reason);
