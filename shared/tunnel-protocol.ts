@@ -148,5 +148,3 @@ export const INFERENCE_ROUTES: ReadonlyArray<{ method: 'GET' | 'POST'; path: str
   { method: 'GET', path: '/v1/models', routedByModel: false },
   { method: 'GET', path: '/api/tags', routedByModel: false },
 ];
-
-export const MODEL_ROUTED_PATHS: ReadonlySet<string> = new Set(INFERENCE_ROUTES.filter((r) => r.routedByModel).map((r) => r.path));

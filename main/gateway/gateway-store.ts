@@ -95,10 +95,6 @@ export class GatewayStore extends EventEmitter {
     return this.tokensByHash.get(hash) ?? (this.refreshIfChanged() ? (this.tokensByHash.get(hash) ?? null) : null);
   }
 
-  hasTunnelToken(tokenId: string): boolean {
-    return this.data.tunnelTokens.some((t) => t.id === tokenId);
-  }
-
   /** Mints an API key; the plain key is returned once and never stored. */
   async createApiKey(label?: string): Promise<{ id: string; key: string }> {
     const { id, secret } = await this.mint('api-key', label);

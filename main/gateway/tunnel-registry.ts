@@ -78,10 +78,6 @@ export class TunnelRegistry extends EventEmitter {
     for (const [name, tokenId] of next) if (!this.bindings.has(name)) this.bind(name, tokenId);
   }
 
-  nameForToken(tokenId: string): string | null {
-    return this.nameByToken.get(tokenId) ?? null;
-  }
-
   /** The deployment a tunnel currently serves (null while unbound or retired). */
   servingName(entry: TunnelEntry): string | null {
     if (entry.retired) return null;

@@ -48,19 +48,12 @@ export function setLogLevel(level: LogLevel): void {
   minLevel = level;
 }
 
-/** Replaces where log lines go (the app keeps them in memory for the UI, tests capture them). */
-export function setLogSinks(next: LogSink[]): void {
-  sinks = next;
-}
-
 export function addLogSink(sink: LogSink): () => void {
   sinks = [...sinks, sink];
   return () => {
     sinks = sinks.filter((s) => s !== sink);
   };
 }
-
-export { stderrSink };
 
 export class Logger {
   constructor(readonly component: string) {}
@@ -87,9 +80,4 @@ export class Logger {
   child(component: string): Logger {
     return new Logger(`${this.component}/${component}`);
   }
-}
-
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
 }

@@ -537,7 +537,6 @@ export interface StreamHandler {
   onReset?(code: ResetCodeValue, reason: string): void;
   /** Window credit arrived after `write` returned false. */
   onDrain?(): void;
-  onClose?(): void;
 }
 
 const NO_HANDLER: StreamHandler = {};
@@ -698,6 +697,5 @@ export class TunnelStream {
     this.queuedBytes = 0;
     this.session.drainWaiters.delete(this);
     this.session.removeStream(this);
-    this.handler.onClose?.();
   }
 }
