@@ -111,12 +111,14 @@ describe('upstream forwarder', () => {
     }
   });
 
-  it('treats an absolute-URI target as a protocol violation: the tunnel closes, the upstream sees nothing', async () => {
+  it('resets a stream whose target is an absolute URI; the upstream sees nothing, the tunnel carries on', async () => {
     const before = upstream.requests.length;
-    const closed = new Promise<string>((resolve) => pair.connector.once('close', (_code: number, reason: string) => resolve(reason)));
     const { result } = send({ path: 'http://127.0.0.1:1/api/pull' }, { model: 'gemma-tunnel' });
-    expect(await closed).toMatch(/invalid path/);
-    expect((await result).reset).not.toBeNull();
+    const { reset } = await result;
+    expect(reset?.[0]).toBe(ResetCode.BadRequest);
+    expect(reset?.[1]).toMatch(/invalid path/);
     expect(upstream.requests.length).toBe(before);
+    expect(pair.connector.closed).toBe(false);
+    expect((await send({}, { model: 'gemma-tunnel', messages: [] }).result).status).toBe(200);
   });
 });

@@ -1,9 +1,28 @@
 import { TokiosError } from '../../shared/errors.js';
-import { FRAME_HEADER_BYTES, FrameType } from '../../shared/tunnel-protocol.js';
+import { FRAME_HEADER_BYTES, FrameType, ResetCode, type ResetCodeValue } from '../../shared/tunnel-protocol.js';
+
+/**
+ * The tunnel's wire format: splitting a WebSocket message into frames, batching the frames
+ * of one event-loop turn into one message, and the binary control frames (reset, window
+ * update, go-away) — each encoder next to its parser. JSON payloads (heads, hello,
+ * settings) are checked in payload-validation.ts.
+ */
 
 /** A frame that breaks the protocol; the tunnel closes with this message as the reason. */
 export class FrameError extends TokiosError {
   override readonly name = 'FrameError';
+  constructor(message: string) {
+    super('TUNNEL_PROTOCOL', message);
+  }
+}
+
+/**
+ * A well-framed frame whose content one stream cannot accept (a head too big, too many
+ * headers, a value Node would refuse): that stream is reset, the tunnel and its other
+ * streams carry on.
+ */
+export class StreamError extends TokiosError {
+  override readonly name = 'StreamError';
   constructor(message: string) {
     super('TUNNEL_PROTOCOL', message);
   }
@@ -117,4 +136,72 @@ export function encodeFrame(type: number, flags: number, streamId: number, paylo
   frame.writeUInt32BE(body.length, 6);
   body.copy(frame, FRAME_HEADER_BYTES);
   return frame;
+}
+
+// ---- control frames ------------------------------------------------------------------
+
+/** Longest reason kept from (and sent in) a reset or go-away, in characters. */
+export const MAX_REASON_CHARS = 500;
+
+function reasonBytes(reason: string): Buffer {
+  return Buffer.from(reason.length > MAX_REASON_CHARS ? reason.slice(0, MAX_REASON_CHARS) : reason, 'utf8');
+}
+
+function readReason(payload: Buffer, offset: number): string {
+  return payload.toString('utf8', offset, Math.min(payload.length, offset + 4 * MAX_REASON_CHARS)).slice(0, MAX_REASON_CHARS);
+}
+
+const RESET_CODES: ReadonlySet<number> = new Set(Object.values(ResetCode));
+
+/** Reset payload: u32 code + UTF-8 reason. */
+export function encodeReset(code: ResetCodeValue, reason: string): Buffer {
+  const text = reasonBytes(reason);
+  const payload = Buffer.allocUnsafe(4 + text.length);
+  payload.writeUInt32BE(code, 0);
+  text.copy(payload, 4);
+  return payload;
+}
+
+/** A code this side does not know is read as Internal (the peer's reason still says why). */
+export function parseReset(payload: Buffer): { code: ResetCodeValue; reason: string } {
+  if (payload.length < 4) throw new FrameError('reset must carry a code');
+  const code = payload.readUInt32BE(0);
+  return { code: RESET_CODES.has(code) ? (code as ResetCodeValue) : ResetCode.Internal, reason: readReason(payload, 4) };
+}
+
+/** Window update payload: u32 increment, never 0. */
+export function encodeWindowUpdate(increment: number): Buffer {
+  const payload = Buffer.allocUnsafe(4);
+  payload.writeUInt32BE(increment, 0);
+  return payload;
+}
+
+export function parseWindowUpdate(payload: Buffer): number {
+  if (payload.length !== 4) throw new FrameError('window update must carry 4 bytes');
+  const increment = payload.readUInt32BE(0);
+  if (increment === 0) throw new FrameError('window update of 0');
+  return increment;
+}
+
+export interface GoAway {
+  /** Streams up to this id were accepted and finish; later ones were never processed. */
+  lastStreamId: number;
+  /** A {@link GoAwayCode}: Drain, or Protocol when the tunnel closes for a violation. */
+  code: number;
+  reason: string;
+}
+
+/** Go-away payload (stream 0): u32 last stream id + u32 code + UTF-8 reason. */
+export function encodeGoAway({ lastStreamId, code, reason }: GoAway): Buffer {
+  const text = reasonBytes(reason);
+  const payload = Buffer.allocUnsafe(8 + text.length);
+  payload.writeUInt32BE(lastStreamId, 0);
+  payload.writeUInt32BE(code, 4);
+  text.copy(payload, 8);
+  return payload;
+}
+
+export function parseGoAway(streamId: number, payload: Buffer): GoAway {
+  if (streamId !== 0 || payload.length < 8) throw new FrameError('malformed go-away');
+  return { lastStreamId: payload.readUInt32BE(0), code: payload.readUInt32BE(4), reason: readReason(payload, 8) };
 }

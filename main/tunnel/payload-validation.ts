@@ -1,57 +1,83 @@
+import { validateHeaderValue } from 'node:http';
 import type { HelloPayload, RequestHead, ResponseHead, SettingsPayload, TunnelLimits, UpstreamKind } from '../../shared/tunnel-protocol.js';
-import { FrameError } from './frame-codec.js';
+import { FrameError, StreamError } from './frame-codec.js';
 
 /**
  * Strict checks for the JSON payloads of control and head frames. Whatever the peer
- * sends, the result is either a well-formed value or a FrameError.
+ * sends, the result is either a well-formed value or an error saying what is wrong:
+ * a FrameError for the tunnel's own handshake (hello, settings: the tunnel closes), a
+ * StreamError for one request's or response's head (that stream is reset, the others
+ * carry on). Header names and values follow Node's own rules, so a head that passes here
+ * never makes `writeHead` or an HTTP client throw later.
  */
 
-function parseObject(payload: Buffer, what: string, maxBytes: number): Record<string, unknown> {
-  if (payload.length > maxBytes) throw new FrameError(`${what} of ${payload.length} bytes exceeds the ${maxBytes}-byte limit`);
+type Fail = new (message: string) => Error;
+
+function parseObject(payload: Buffer, what: string, maxBytes: number, Fail: Fail): Record<string, unknown> {
+  if (payload.length > maxBytes) throw new Fail(`${what} of ${payload.length} bytes exceeds the ${maxBytes}-byte limit`);
   let value: unknown;
   try {
     value = JSON.parse(payload.toString('utf8'));
   } catch {
-    throw new FrameError(`${what} is not valid JSON`);
+    throw new Fail(`${what} is not valid JSON`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FrameError(`${what} is not a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Fail(`${what} is not a JSON object`);
   return value as Record<string, unknown>;
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Most headers one head may carry (a client needs a few dozen). */
+export const MAX_HEADERS = 200;
+/** Longest request path with its query. */
+export const MAX_PATH_CHARS = 8192;
+/** What an HTTP client accepts in a request target (undici's rule): no controls, no spaces, nothing above U+00FF. */
+const PATH = /^\/[\u0021-\u00ff]*$/;
+
+/** True when Node would accept `value` as a header value (`http.validateHeaderValue`). */
+function validHeaderValue(name: string, value: string): boolean {
+  try {
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function headers(value: unknown, what: string, allowArrays: boolean): Record<string, string | string[]> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FrameError(`${what}.headers is not an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new StreamError(`${what}.headers is not an object`);
   const out: Record<string, string | string[]> = {};
   let count = 0;
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
-    if (++count > 200) throw new FrameError(`${what} has more than 200 headers`);
-    if (!TOKEN.test(name)) throw new FrameError(`${what} has an invalid header name`);
+    if (++count > MAX_HEADERS) throw new StreamError(`${what} has more than ${MAX_HEADERS} headers`);
+    // Node's validateHeaderName is this same token rule; a regex avoids a throw per header.
+    if (!TOKEN.test(name)) throw new StreamError(`${what} has an invalid header name`);
     if (typeof v === 'string') {
-      if (/[\r\n\0]/.test(v)) throw new FrameError(`${what} header ${name} has a line break`);
+      if (!validHeaderValue(name, v)) throw new StreamError(`${what} header ${name} has a character HTTP does not allow`);
       out[name] = v;
-    } else if (allowArrays && Array.isArray(v) && v.every((item) => typeof item === 'string' && !/[\r\n\0]/.test(item))) {
+    } else if (allowArrays && Array.isArray(v) && v.every((item) => typeof item === 'string')) {
+      if (!v.every((item: string) => validHeaderValue(name, item))) throw new StreamError(`${what} header ${name} has a character HTTP does not allow`);
       out[name] = v as string[];
     } else {
-      throw new FrameError(`${what} header ${name} is not a string`);
+      throw new StreamError(`${what} header ${name} is not a string`);
     }
   }
   return out;
 }
 
 export function parseRequestHead(payload: Buffer, maxBytes: number): RequestHead {
-  const value = parseObject(payload, 'request head', maxBytes);
+  const value = parseObject(payload, 'request head', maxBytes, StreamError);
   const { method, path, deployment } = value;
-  if (typeof method !== 'string' || !TOKEN.test(method) || method.length > 16) throw new FrameError('request head has an invalid method');
-  if (typeof path !== 'string' || !path.startsWith('/') || path.length > 8192) throw new FrameError('request head has an invalid path');
-  if (typeof deployment !== 'string' || deployment.length > 256) throw new FrameError('request head has an invalid deployment');
+  if (typeof method !== 'string' || !TOKEN.test(method) || method.length > 16) throw new StreamError('request head has an invalid method');
+  if (typeof path !== 'string' || path.length > MAX_PATH_CHARS) throw new StreamError(`request head has a path longer than ${MAX_PATH_CHARS} characters`);
+  if (!PATH.test(path)) throw new StreamError('request head has an invalid path');
+  if (typeof deployment !== 'string' || deployment.length > 256) throw new StreamError('request head has an invalid deployment');
   return { method, path, deployment, headers: headers(value.headers, 'request head', false) as Record<string, string> };
 }
 
 export function parseResponseHead(payload: Buffer, maxBytes: number): ResponseHead {
-  const value = parseObject(payload, 'response head', maxBytes);
+  const value = parseObject(payload, 'response head', maxBytes, StreamError);
   const status = value.status;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) throw new FrameError('response head has an invalid status');
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) throw new StreamError('response head has an invalid status');
   return { status, headers: headers(value.headers, 'response head', true) };
 }
 
@@ -74,7 +100,7 @@ export function parseLimits(value: unknown, what: string): TunnelLimits {
 const KINDS: ReadonlySet<string> = new Set<UpstreamKind>(['ollama', 'llamacpp', 'openai', 'unknown']);
 
 export function parseHello(payload: Buffer): HelloPayload {
-  const value = parseObject(payload, 'hello', 256 * 1024);
+  const value = parseObject(payload, 'hello', 256 * 1024, FrameError);
   const { version, upstreamKind, models, model } = value;
   if (typeof version !== 'string' || version.length > 64) throw new FrameError('hello has an invalid version');
   if (typeof upstreamKind !== 'string' || !KINDS.has(upstreamKind)) throw new FrameError('hello has an invalid upstreamKind');
@@ -86,7 +112,7 @@ export function parseHello(payload: Buffer): HelloPayload {
 }
 
 export function parseSettings(payload: Buffer): SettingsPayload {
-  const value = parseObject(payload, 'settings', 64 * 1024);
+  const value = parseObject(payload, 'settings', 64 * 1024, FrameError);
   const { deployment, serving, heartbeatMs, tunnelId } = value;
   if (deployment !== null && (typeof deployment !== 'string' || deployment.length > 256)) throw new FrameError('settings has an invalid deployment');
   if (typeof serving !== 'boolean') throw new FrameError('settings has an invalid serving flag');
