@@ -4,7 +4,7 @@ import type { ConnectorHealth, RequestRecord, TunnelState } from '../../shared/h
 import { DEFAULT_LIMITS, type HelloPayload, type RequestHead, type SettingsPayload } from '../../shared/tunnel-protocol.js';
 import type { TokiosConfig } from '../../shared/tokios-config.js';
 import { probeUpstream, type UpstreamInfo } from '../detect/upstream-probe.js';
-import { Logger } from '../logging/logger.js';
+import { Logger, peerText } from '../logging/logger.js';
 import type { TunnelSession, TunnelStream } from '../tunnel/tunnel-session.js';
 import { VERSION } from '../version.js';
 import type { BackoffOptions } from './backoff.js';
@@ -139,13 +139,13 @@ export class Connector extends EventEmitter {
     session.on('stream', (stream: TunnelStream, head: RequestHead) => this.forwarder.handle(stream, head));
     session.on('rtt', () => this.queueHealth());
     session.on('goaway', ({ reason }: { reason: string }) => {
-      this.log.info(`gateway asked this tunnel to drain: ${reason}`);
+      this.log.info(`gateway asked this tunnel to drain: ${peerText(reason)}`);
       this.updateState();
     });
   }
 
   private onSettings(settings: SettingsPayload): void {
-    if (settings.deployment && settings.serving) this.log.info(`serving deployment '${settings.deployment}'`);
+    if (settings.deployment && settings.serving) this.log.info(`serving deployment '${peerText(settings.deployment)}'`);
     else this.log.info('connected; waiting for the gateway to bind a deployment name to this token');
     this.updateState();
   }

@@ -12,7 +12,7 @@ import {
   type HelloPayload,
   type SettingsPayload,
 } from '../../shared/tunnel-protocol.js';
-import type { Logger } from '../logging/logger.js';
+import { peerText, type Logger } from '../logging/logger.js';
 import { TunnelSession } from '../tunnel/tunnel-session.js';
 import { VERSION } from '../version.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
@@ -144,11 +144,12 @@ export class TunnelClient extends EventEmitter {
       this.connectedSince = Date.now();
       const session = new TunnelSession(ws, { role: 'connector', limits: DEFAULT_LIMITS, heartbeatMs: this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
       this.session = session;
-      session.on('settings', (settings: SettingsPayload) => {
+      session.on('settings', (settings) => {
         this.settings = settings;
         this.emit('settings', settings);
       });
-      session.on('protocol-error', (reason: string) => this.fail(new TokiosError('TUNNEL_PROTOCOL', `tunnel protocol error: ${reason}`)));
+      session.on('protocol-error', (reason) => this.fail(new TokiosError('TUNNEL_PROTOCOL', `tunnel protocol error: ${peerText(reason)}`)));
+      session.on('stream-error', (streamId, reason) => log.warnRepeated('stream-error', `stream ${streamId} reset: ${peerText(reason)}`));
       session.sendHello(this.options.hello());
       session.ping();
       log.info(`tunnel connected to ${this.options.gatewayUrl}`);
@@ -175,7 +176,7 @@ export class TunnelClient extends EventEmitter {
       }
       if (this.stopped) return;
       if (opened) {
-        const why = reason.toString() || `code ${code}`;
+        const why = peerText(reason.toString() || `code ${code}`);
         this.fail(new TokiosError('TUNNEL_CLOSED', `tunnel to ${this.options.gatewayUrl} closed (${why})`));
         log.warn(`tunnel closed (${why}); reconnecting`);
       }
@@ -204,9 +205,9 @@ function readSmallBody(res: IncomingMessage): Promise<string> {
 function gatewayMessage(text: string): string | null {
   try {
     const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
-    return typeof message === 'string' ? message : null;
+    return typeof message === 'string' ? peerText(message, 300) : null;
   } catch {
-    return text.trim().slice(0, 300) || null;
+    return peerText(text.trim(), 300) || null;
   }
 }
 

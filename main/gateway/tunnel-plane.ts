@@ -10,7 +10,7 @@ import {
   TUNNEL_SUBPROTOCOL,
   type TunnelLimits,
 } from '../../shared/tunnel-protocol.js';
-import type { Logger } from '../logging/logger.js';
+import { peerText, type Logger } from '../logging/logger.js';
 import { TunnelSession } from '../tunnel/tunnel-session.js';
 import type { GatewayStore } from './gateway-store.js';
 import { presentedKey } from './http-util.js';
@@ -58,7 +58,8 @@ export class TunnelPlane {
     const token = presentedKey(req);
     const record = token ? this.options.store.verifyTunnelToken(token) : null;
     if (!record) {
-      this.options.log.warn(`tunnel from ${req.socket.remoteAddress} rejected: ${token ? 'unknown tunnel token' : 'no tunnel token'}`);
+      const address = req.socket.remoteAddress ?? 'unknown';
+      this.options.log.warnRepeated(`rejected-token ${address}`, `tunnel from ${address} rejected: ${token ? 'unknown tunnel token' : 'no tunnel token'}`);
       return reject(socket, 401, 'tunnel_token_rejected', token ? 'Tunnel token rejected: this gateway did not issue it, or it was revoked.' : 'No tunnel token: send "Authorization: Bearer tt-…".');
     }
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
@@ -83,17 +84,17 @@ export class TunnelPlane {
       entry.hello = hello;
       registry.markReady(entry);
       const name = registry.servingName(entry);
-      log.info(`tunnel ${entry.id} ready: connector ${hello.version}, ${hello.upstreamKind} upstream, model ${hello.model ?? '(unknown)'}, ${name ? `serving '${name}'` : 'waiting for a deployment name'}`);
+      const model = hello.model === null ? '(unknown)' : peerText(hello.model);
+      log.info(`tunnel ${entry.id} ready: connector ${peerText(hello.version)}, ${hello.upstreamKind} upstream, model ${model}, ${name ? `serving '${peerText(name)}'` : 'waiting for a deployment name'}`);
     });
-    session.on('goaway', ({ reason }: { reason: string }) => {
-      log.info(`tunnel ${entry.id} draining at the connector's request (${reason})`);
-      registry.emit('changed');
-    });
-    session.on('protocol-error', (reason: string) => log.warn(`tunnel ${entry.id} protocol error: ${reason}`));
-    session.on('close', (code: number, reason: string) => {
+    session.on('goaway', ({ reason }) => log.info(`tunnel ${entry.id} draining at the connector's request (${peerText(reason)})`));
+    // Per address, so one peer's flood of broken frames or bad heads is one line per window.
+    session.on('protocol-error', (reason) => log.warnRepeated(`protocol-error ${remoteAddress}`, `tunnel ${entry.id} from ${remoteAddress} protocol error: ${peerText(reason)}`));
+    session.on('stream-error', (streamId, reason) => log.warnRepeated(`stream-error ${remoteAddress}`, `tunnel ${entry.id} stream ${streamId} reset: ${peerText(reason)}`));
+    session.on('close', (code, reason) => {
       clearTimeout(helloTimer);
       registry.remove(entry);
-      log.info(`tunnel ${entry.id} closed (${code}${reason ? `: ${reason}` : ''})`);
+      log.info(`tunnel ${entry.id} closed (${code}${reason ? `: ${peerText(reason)}` : ''})`);
     });
   }
 

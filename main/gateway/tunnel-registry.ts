@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { CloseCode, type HelloPayload } from '../../shared/tunnel-protocol.js';
-import type { Logger } from '../logging/logger.js';
+import { peerText, type Logger } from '../logging/logger.js';
 import type { TunnelSession } from '../tunnel/tunnel-session.js';
 
 /**
@@ -41,7 +41,12 @@ export interface DeploymentView {
   connectedSince: number | null;
 }
 
-export class TunnelRegistry extends EventEmitter {
+export interface TunnelRegistryEvents {
+  /** A tunnel finished its handshake: requests waiting for its deployment may go now. */
+  ready: [entry: TunnelEntry];
+}
+
+export class TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
   private readonly tunnelsByToken = new Map<string, Set<TunnelEntry>>();
   private readonly bindings = new Map<string, Binding>();
   private readonly nameByToken = new Map<string, string>();
@@ -103,7 +108,7 @@ export class TunnelRegistry extends EventEmitter {
     }
     this.bindings.set(name, { tokenId, fallbackTokenId: fallback });
     this.nameByToken.set(tokenId, name);
-    this.log.info(`deployment '${name}' bound to token ${tokenId}${fallback ? ` (token ${fallback} serves until it is online)` : ''}`);
+    this.log.info(`deployment '${peerText(name)}' bound to token ${tokenId}${fallback ? ` (token ${fallback} serves until it is online)` : ''}`);
     for (const entry of this.tunnelsByToken.get(tokenId) ?? []) this.onSettingsChange(entry);
     this.completeSwap(name);
   }
@@ -139,7 +144,6 @@ export class TunnelRegistry extends EventEmitter {
     if (!set?.delete(entry)) return;
     if (entry.hello && !entry.retired && !entry.session.peerDraining) this.lastOnline.set(entry.tokenId, Date.now());
     if (set.size === 0) this.tunnelsByToken.delete(entry.tokenId);
-    this.emit('removed', entry);
   }
 
   /**
@@ -215,7 +219,7 @@ export class TunnelRegistry extends EventEmitter {
     if (!binding?.fallbackTokenId || this.readyTunnels(binding.tokenId).length === 0) return;
     const old = binding.fallbackTokenId;
     binding.fallbackTokenId = null;
-    this.log.info(`deployment '${name}' moved to token ${binding.tokenId}; draining the tunnels of token ${old}`);
+    this.log.info(`deployment '${peerText(name)}' moved to token ${binding.tokenId}; draining the tunnels of token ${old}`);
     this.retire(old, `deployment '${name}' moved to another tunnel`);
   }
 

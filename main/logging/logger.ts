@@ -1,6 +1,9 @@
 /**
  * One logger per topic; every line is tagged with the component and pid, and secrets are
- * redacted here, at the logger, so no call site has to remember to.
+ * redacted here, at the logger, so no call site has to remember to. Two more defences live
+ * here once: `peerText` makes a string a peer sent safe for one log line (no forged lines),
+ * and `warnRepeated` turns a flood of the same warning into one line per window with a
+ * count (no log flood from a peer that retries a wrong secret or a broken frame).
  */
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -31,6 +34,44 @@ export function redact(text: string): string {
   return out;
 }
 
+/** Characters that could end a log line, rewrite it on a terminal, or reorder it visually. */
+const UNSAFE_EXTRA = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+/** Longest peer string a log line carries. */
+export const MAX_PEER_TEXT = 200;
+
+/**
+ * A string a peer sent (a reason, a version, a name), made safe for a log line: quotes,
+ * backslashes and control characters escaped the JSON way (a newline becomes `\n`), line
+ * and bidirectional separators as `\uXXXX`, cut to `max` characters with the full length
+ * said. Every call site that logs peer text passes it through here.
+ */
+export function peerText(text: unknown, max = MAX_PEER_TEXT): string {
+  const value = typeof text === 'string' ? text : String(text);
+  const cut = value.length > max ? value.slice(0, max) : value;
+  const escaped = JSON.stringify(cut)
+    .slice(1, -1)
+    .replace(UNSAFE_EXTRA, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return value.length > max ? `${escaped}… (${value.length} characters)` : escaped;
+}
+
+/** When repeated warnings are summed up; tests pass a fake one. */
+export interface LogClock {
+  /** Runs `fn` once after `ms`, without keeping the process alive. */
+  schedule(fn: () => void, ms: number): void;
+}
+
+const timerClock: LogClock = {
+  schedule(fn, ms) {
+    setTimeout(fn, ms).unref();
+  },
+};
+
+/** How long one kind of repeated warning is held back after it was logged. */
+export const REPEAT_WINDOW_MS = 10_000;
+
+/** Open windows of repeated warnings, by component and kind (shared by every Logger). */
+const repeats = new Map<string, { suppressed: number; latest: string }>();
+
 function levelFromEnv(): LogLevel {
   const value = process.env.TOKIOS_LOG_LEVEL;
   return value === 'debug' || value === 'info' || value === 'warn' || value === 'error' ? value : 'info';
@@ -56,7 +97,10 @@ export function addLogSink(sink: LogSink): () => void {
 }
 
 export class Logger {
-  constructor(readonly component: string) {}
+  constructor(
+    readonly component: string,
+    private readonly clock: LogClock = timerClock,
+  ) {}
 
   debug(message: string): void {
     this.log('debug', message);
@@ -71,6 +115,33 @@ export class Logger {
     this.log('error', message);
   }
 
+  /**
+   * A warning that may come in floods (a peer breaking the protocol, a wrong secret tried
+   * again and again): the first of `kind` is logged at once, the others within the next
+   * {@link REPEAT_WINDOW_MS} are counted, and the window closes with the latest one and
+   * the count: `… (and 37 more in the last 10 s)`. `kind` says what repeats (e.g.
+   * `rejected-token 203.0.113.9`); messages of different kinds never hold each other back.
+   */
+  warnRepeated(kind: string, message: string): void {
+    if (LEVEL_ORDER.warn < LEVEL_ORDER[minLevel]) return;
+    const key = `${this.component}\u0000${kind}`;
+    const open = repeats.get(key);
+    if (open) {
+      open.suppressed++;
+      open.latest = message;
+      return;
+    }
+    repeats.set(key, { suppressed: 0, latest: message });
+    this.warn(message);
+    this.clock.schedule(() => {
+      const closed = repeats.get(key);
+      repeats.delete(key);
+      if (!closed || closed.suppressed === 0) return;
+      const more = closed.suppressed - 1;
+      this.warn(more > 0 ? `${closed.latest} (and ${more} more in the last ${REPEAT_WINDOW_MS / 1000} s)` : closed.latest);
+    }, REPEAT_WINDOW_MS);
+  }
+
   log(level: LogLevel, message: string): void {
     if (LEVEL_ORDER[level] < LEVEL_ORDER[minLevel]) return;
     const record: LogRecord = { time: Date.now(), level, component: this.component, pid: process.pid, message: redact(message) };
@@ -78,6 +149,6 @@ export class Logger {
   }
 
   child(component: string): Logger {
-    return new Logger(`${this.component}/${component}`);
+    return new Logger(`${this.component}/${component}`, this.clock);
   }
 }
