@@ -16,7 +16,7 @@ describe('peerText', () => {
   it('keeps a peer string on one line: line breaks, controls, quotes and separators escaped', () => {
     const forged = 'bye\n2026-01-01T00:00:00.000Z INFO  [gateway:1] deployment bound\r\u0001"\\\u2028\u202e';
     const safe = peerText(forged);
-    expect(safe).not.toMatch(/[\n\r\u0000-\u001f\u2028\u202e]/);
+    expect([...safe].filter((c) => c.charCodeAt(0) < 0x20 || c === '\u2028' || c === '\u202e')).toEqual([]);
     expect(safe).toBe('bye\\n2026-01-01T00:00:00.000Z INFO  [gateway:1] deployment bound\\r\\u0001\\"\\\\\\u2028\\u202e');
   });
 

@@ -1,11 +1,23 @@
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { FLAG_END_STREAM, FRAME_HEADER_BYTES, FrameType } from '../../shared/tunnel-protocol.js';
-import { decodeFrames, encodeFrame, FrameBatch, FrameError } from './frame-codec.js';
+import { SeededRandom } from '../../e2e/support/seeded-random.js';
+import { FLAG_END_STREAM, FRAME_HEADER_BYTES, FrameType, GoAwayCode, ResetCode } from '../../shared/tunnel-protocol.js';
+import {
+  decodeFrames,
+  encodeFrame,
+  encodeGoAway,
+  encodeReset,
+  encodeWindowUpdate,
+  FrameBatch,
+  FrameError,
+  MAX_REASON_CHARS,
+  parseGoAway,
+  parseReset,
+  parseWindowUpdate,
+} from './frame-codec.js';
 
 function decodeAll(message: Buffer): Array<[number, number, number, string]> {
   const out: Array<[number, number, number, string]> = [];
-  decodeFrames(message, (type, flags, id, payload) => out.push([type, flags, id, payload.toString()]));
+  decodeFrames(message, (type, flags, id, payload) => out.push([type, flags, id, payload.toString('latin1')]));
   return out;
 }
 
@@ -48,15 +60,41 @@ describe('frame codec', () => {
     expect(() => decodeAll(Buffer.alloc(0))).toThrow(/empty/);
   });
 
-  it('survives random garbage with FrameError or valid frames only', () => {
+  it('reads random garbage as either whole frames or a FrameError, never anything else', () => {
+    const random = new SeededRandom(0xc0dec);
+    const outcomes = { frames: 0, frameError: 0, other: [] as unknown[] };
     for (let i = 0; i < 5000; i++) {
-      const garbage = randomBytes(1 + Math.floor(Math.random() * 64));
+      const garbage = random.bytes(1 + random.int(64));
       if (i % 3 === 0) garbage[0] = 1 + (i % 8);
+      // Some inputs are one well-formed frame, so both outcomes are exercised.
+      const input = i % 5 === 0 ? encodeFrame(1 + (i % 8), 0, i, garbage) : garbage;
       try {
-        decodeAll(garbage);
+        const frames = decodeAll(input);
+        // Whatever decodes must be exactly the frames the bytes hold, end to end.
+        expect(Buffer.concat(frames.map(([t, f, id, p]) => encodeFrame(t, f, id, Buffer.from(p, 'latin1')))).equals(input)).toBe(true);
+        outcomes.frames++;
       } catch (error) {
-        expect(error).toBeInstanceOf(FrameError);
+        if (error instanceof FrameError) outcomes.frameError++;
+        else outcomes.other.push(error);
       }
     }
+    expect(outcomes.other).toEqual([]);
+    expect(outcomes.frames).toBeGreaterThan(500);
+    expect(outcomes.frameError).toBeGreaterThan(1000);
+  });
+
+  it('encodes control frames its parsers read back, and refuses malformed ones', () => {
+    expect(parseReset(encodeReset(ResetCode.Cancel, 'client left'))).toEqual({ code: ResetCode.Cancel, reason: 'client left' });
+    // A code this side does not know reads as Internal; the reason is kept, bounded.
+    const unknown = Buffer.concat([Buffer.from([0, 0, 0, 99]), Buffer.from('x'.repeat(5000))]);
+    expect(parseReset(unknown)).toEqual({ code: ResetCode.Internal, reason: 'x'.repeat(MAX_REASON_CHARS) });
+    expect(() => parseReset(Buffer.from([0, 0]))).toThrow(FrameError);
+    expect(parseWindowUpdate(encodeWindowUpdate(65536))).toBe(65536);
+    expect(() => parseWindowUpdate(encodeWindowUpdate(0))).toThrow(/window update of 0/);
+    expect(() => parseWindowUpdate(Buffer.alloc(5, 1))).toThrow(/4 bytes/);
+    const goAway = { lastStreamId: 41, code: GoAwayCode.Drain, reason: 'shutting down' };
+    expect(parseGoAway(0, encodeGoAway(goAway))).toEqual(goAway);
+    expect(() => parseGoAway(1, encodeGoAway(goAway))).toThrow(/malformed go-away/);
+    expect(() => parseGoAway(0, Buffer.alloc(7))).toThrow(/malformed go-away/);
   });
 });
