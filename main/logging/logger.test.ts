@@ -70,3 +70,10 @@ describe('warnRepeated', () => {
     expect(lines).toEqual(['warn one', 'warn three (and 1 more in the last 10 s)']);
   });
 });
+
+describe('one record, one line', () => {
+  it('escapes a line break that reached the logger unescaped', () => {
+    new Logger('test').warn('reset mid-response: x\n2026-01-01T00:00:00.000Z ERROR [gateway:1] forged\r\u2028');
+    expect(lines).toEqual(['warn reset mid-response: x\\n2026-01-01T00:00:00.000Z ERROR [gateway:1] forged\\r\\u2028']);
+  });
+});

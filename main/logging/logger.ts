@@ -54,6 +54,19 @@ export function peerText(text: unknown, max = MAX_PEER_TEXT): string {
   return value.length > max ? `${escaped}… (${value.length} characters)` : escaped;
 }
 
+/** What would start a new line in a log file or on a terminal. */
+const LINE_BREAK = /[\r\n\u0085\u2028\u2029]/;
+const LINE_BREAKS = /[\r\n\u0085\u2028\u2029]/g;
+const LINE_BREAK_ESCAPES: Record<string, string> = { '\r': '\\r', '\n': '\\n', '\u0085': '\\u0085', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
+/**
+ * One record is one line, whatever a call site forgot: a line break that reached the
+ * logger unescaped is escaped here (peerText does this and more for peer strings).
+ */
+function oneLine(text: string): string {
+  return LINE_BREAK.test(text) ? text.replace(LINE_BREAKS, (c) => LINE_BREAK_ESCAPES[c]!) : text;
+}
+
 /** When repeated warnings are summed up; tests pass a fake one. */
 export interface LogClock {
   /** Runs `fn` once after `ms`, without keeping the process alive. */
@@ -144,7 +157,7 @@ export class Logger {
 
   log(level: LogLevel, message: string): void {
     if (LEVEL_ORDER[level] < LEVEL_ORDER[minLevel]) return;
-    const record: LogRecord = { time: Date.now(), level, component: this.component, pid: process.pid, message: redact(message) };
+    const record: LogRecord = { time: Date.now(), level, component: this.component, pid: process.pid, message: oneLine(redact(message)) };
     for (const sink of sinks) sink(record);
   }
 
