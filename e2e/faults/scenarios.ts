@@ -1,4 +1,5 @@
 import { httpAbuse, tunnelGarbage } from './abuse.js';
+import { rogueConnector, rogueGateway } from './hostile-peers.js';
 import { canarySecrets, configFolderAbuse, crashLoop } from './app-faults.js';
 import type { FaultReport, Scale } from './fault-report.js';
 import { degradedTunnel, drains, gatewayKills, upstreamKilled } from './network-faults.js';
@@ -12,6 +13,8 @@ export const SCENARIOS: Array<[string, (report: FaultReport, scale: Scale) => Pr
   ['crash loop', (report) => crashLoop(report)],
   ['tunnel garbage', tunnelGarbage],
   ['http abuse', httpAbuse],
+  ['rogue gateway', rogueGateway],
+  ['rogue connector', rogueConnector],
   ['config folder abuse', configFolderAbuse],
   ['canary secrets', (report) => canarySecrets(report)],
 ];
