@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { DEFAULT_LIMITS, MAX_MESSAGE_BYTES, type TunnelLimits } from '../../shared/tunnel-protocol.js';
-import { TunnelSession } from '../../main/tunnel/tunnel-session.js';
+import { TunnelSession, type TunnelStream } from '../../main/tunnel/tunnel-session.js';
 
 /**
  * A gateway-side and a connector-side TunnelSession joined by a real WebSocket on
@@ -48,4 +48,19 @@ export async function createSessionPair(options: { gatewayLimits?: Partial<Tunne
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The next `n` streams the connector end accepts, in order, each with no handler yet. */
+export function acceptStreams(pair: SessionPair, n: number): Promise<TunnelStream[]> {
+  return new Promise((resolve) => {
+    const accepted: TunnelStream[] = [];
+    const onStream = (stream: TunnelStream): void => {
+      accepted.push(stream);
+      if (accepted.length === n) {
+        pair.connector.off('stream', onStream);
+        resolve(accepted);
+      }
+    };
+    pair.connector.on('stream', onStream);
+  });
 }

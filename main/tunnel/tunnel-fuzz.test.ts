@@ -1,6 +1,6 @@
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSessionPair, type SessionPair } from '../../e2e/support/session-pair.js';
+import { acceptStreams, createSessionPair, type SessionPair } from '../../e2e/support/session-pair.js';
 import { SeededRandom } from '../../e2e/support/seeded-random.js';
 import { DEFAULT_LIMITS, FrameType, ResetCode, type RequestHead } from '../../shared/tunnel-protocol.js';
 import { encodeFrame, encodeReset, FrameError, StreamError } from './frame-codec.js';
@@ -81,20 +81,6 @@ afterEach(async () => {
   pair = null;
 });
 
-function accept(p: SessionPair, n: number): Promise<TunnelStream[]> {
-  return new Promise((resolve) => {
-    const accepted: TunnelStream[] = [];
-    const onStream = (stream: TunnelStream): void => {
-      accepted.push(stream);
-      if (accepted.length === n) {
-        p.connector.off('stream', onStream);
-        resolve(accepted);
-      }
-    };
-    p.connector.on('stream', onStream);
-  });
-}
-
 /** The whole body of `stream`, or the reason it was reset. */
 function body(stream: TunnelStream): Promise<{ text: string } | { reset: string }> {
   return new Promise((resolve) => {
@@ -135,7 +121,7 @@ describe('session fuzz', () => {
       const fromConnector = round % 2 === 0;
       // Frame-level damage in about a third of the rounds; the rest mutates payloads only.
       const framing = random.next() < 0.35;
-      const accepted = accept(current, 2);
+      const accepted = acceptStreams(current, 2);
       const healthy = current.gateway.openStream(requestHead, true);
       const victim = current.gateway.openStream(requestHead, false);
       const [servedHealthy, servedVictim] = await accepted;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSessionPair, type SessionPair } from '../../e2e/support/session-pair.js';
+import { acceptStreams, createSessionPair, type SessionPair } from '../../e2e/support/session-pair.js';
 import { DEFAULT_LIMITS, FrameType, GoAwayCode, ResetCode, type RequestHead, type ResponseHead } from '../../shared/tunnel-protocol.js';
 import { encodeFrame, encodeGoAway } from './frame-codec.js';
 import type { StreamHandler, TunnelStream } from './tunnel-session.js';
@@ -164,21 +164,6 @@ describe('tunnel session', () => {
     expect(Date.now() - started).toBeLessThan(500);
   });
 });
-
-/** Accepts the connector's next `n` streams, each with no handler yet. */
-function acceptStreams(pair: SessionPair, n: number): Promise<TunnelStream[]> {
-  return new Promise((resolve) => {
-    const accepted: TunnelStream[] = [];
-    const onStream = (stream: TunnelStream): void => {
-      accepted.push(stream);
-      if (accepted.length === n) {
-        pair.connector.off('stream', onStream);
-        resolve(accepted);
-      }
-    };
-    pair.connector.on('stream', onStream);
-  });
-}
 
 /** What a stream's owner heard: data bytes, end, or a reset. */
 function watch(stream: TunnelStream, consume: boolean): { bytes: () => number; reset: Promise<[number, string]>; ended: Promise<void> } {
