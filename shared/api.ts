@@ -17,6 +17,8 @@ export interface AppInfo {
   dataDir: string;
   /** The watched folder of `tokios-*.json` files. */
   configDir: string;
+  /** Why the folder is not being watched (files there are then not applied), or null. */
+  configDirError: string | null;
   secretStorage: { kind: 'safe-storage' | 'file'; warning: string | null };
 }
 
@@ -163,6 +165,8 @@ export type ApiResult<M extends ApiMethod> = ApiMethods[M][1];
 
 /** Event name → payload. */
 export interface ApiEvents {
+  /** The app's own facts changed (the config folder stopped being watched). */
+  'app.changed': AppInfo;
   'deployment.updated': DeploymentView;
   'deployment.removed': { id: string };
   'deployment.state': { id: string; name: string; state: TunnelState; previous: TunnelState };
@@ -183,9 +187,12 @@ export interface ApiClient {
 /** The core side: one handler per method. */
 export type ApiHandlers = { [M in ApiMethod]: (args: ApiArgs<M>) => Promise<ApiResult<M>> };
 
-/** Messages on the wire (headless WebSocket; Electron IPC carries the same shapes). */
+/** A call's outcome as data, the way every transport carries it; errors are rethrown on the far side. */
+export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: ErrorData };
+
+/** Messages on the wire (headless WebSocket; Electron IPC carries the outcome as is). */
 export type WireRequest = { id: number; method: string; args: unknown };
-export type WireResponse = { id: number; result: unknown } | { id: number; error: ErrorData };
+export type WireResponse = { id: number } & CallOutcome;
 export type WireEvent = { event: string; payload: unknown };
 
 export const API_SUBPROTOCOL = 'tokios-api.v1';

@@ -24,10 +24,51 @@ export const ErrorCodes = [
   'PORT_IN_USE',
   'STORE_CORRUPT',
   'WORKER_FAILED',
+  /** A request the connector's allowlist refused (reported in health, never thrown). */
+  'PATH_NOT_ALLOWED',
+  /** A request that failed at the connector (reported in health, never thrown). */
+  'REQUEST_FAILED',
   'INTERNAL',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];
+
+/** How an HTTP server (the gateway's control plane) answers a request that failed with a code. */
+export interface HttpError {
+  status: number;
+  /** The OpenAI error `type`. */
+  type: 'invalid_request_error' | 'authentication_error' | 'server_error';
+}
+
+const invalid = (status: number): HttpError => ({ status, type: 'invalid_request_error' });
+const server = (status: number): HttpError => ({ status, type: 'server_error' });
+
+/** The one error → HTTP status table. */
+export const HTTP_ERRORS: Readonly<Record<ErrorCode, HttpError>> = {
+  CONFIG_INVALID: invalid(400),
+  CONFIG_UNREADABLE: invalid(400),
+  USAGE: invalid(400),
+  TUNNEL_TOKEN_REJECTED: { status: 401, type: 'authentication_error' },
+  TUNNEL_PROTOCOL: invalid(400),
+  TUNNEL_CLOSED: server(502),
+  GATEWAY_UNREACHABLE: server(502),
+  GATEWAY_ERROR: server(502),
+  UPSTREAM_UNREACHABLE: server(502),
+  UPSTREAM_MODEL_UNKNOWN: invalid(404),
+  NAME_INVALID: invalid(400),
+  TOKEN_INVALID: invalid(400),
+  NOT_FOUND: invalid(404),
+  CONFLICT: invalid(409),
+  INVALID_ARGUMENT: invalid(400),
+  UNAUTHORIZED: { status: 401, type: 'authentication_error' },
+  STORE_LOCKED: server(503),
+  PORT_IN_USE: server(500),
+  STORE_CORRUPT: server(500),
+  WORKER_FAILED: server(500),
+  PATH_NOT_ALLOWED: invalid(403),
+  REQUEST_FAILED: server(502),
+  INTERNAL: server(500),
+};
 
 export class TokiosError extends Error {
   override readonly name: string = 'TokiosError';

@@ -1,3 +1,4 @@
+import type { ErrorCode } from './errors.js';
 import type { UpstreamKind } from './tunnel-protocol.js';
 
 /**
@@ -47,7 +48,7 @@ export function stateWords(state: TunnelState): string {
 }
 
 export interface LastError {
-  code: string;
+  code: ErrorCode;
   message: string;
   at: number;
 }

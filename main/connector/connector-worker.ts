@@ -1,7 +1,7 @@
-import { toErrorData, type TokiosError } from '../../shared/errors.js';
+import { toErrorData } from '../../shared/errors.js';
 import type { ConnectorHealth } from '../../shared/health.js';
 import { Logger } from '../logging/logger.js';
-import { WORKER_EXIT_TOKEN_REJECTED, type FromWorker, type ToWorker } from '../supervisor/worker-protocol.js';
+import { WORKER_EXIT_TOKEN_REJECTED, type FromWorker, type ToWorker } from './worker-protocol.js';
 import { Connector } from './connector.js';
 
 /**
@@ -36,8 +36,11 @@ async function stop(timeoutMs: number, code = 0): Promise<void> {
   stopping = true;
   const kill = setTimeout(() => process.exit(code), timeoutMs + 2000);
   kill.unref();
-  await connector?.close(timeoutMs);
-  process.exit(code);
+  try {
+    await connector?.close(timeoutMs);
+  } finally {
+    process.exit(code);
+  }
 }
 
 onMessage((message) => {
@@ -54,7 +57,7 @@ onMessage((message) => {
     let pending: ConnectorHealth | null = null;
     let timer: NodeJS.Timeout | null = null;
     let lastState = '';
-    connector.on('health', (health: ConnectorHealth) => {
+    connector.on('health', (health) => {
       if (health.state !== lastState) {
         lastState = health.state;
         if (timer) clearTimeout(timer);
@@ -71,11 +74,14 @@ onMessage((message) => {
       }, 250);
     });
     connector.on('request', (record) => post({ type: 'request', record }));
-    connector.on('fatal', (error: TokiosError) => {
+    connector.on('fatal', (error) => {
       post({ type: 'fatal', error: toErrorData(error) });
       void stop(0, WORKER_EXIT_TOKEN_REJECTED);
     });
-    void connector.start();
+    connector.start().catch((error: unknown) => {
+      log.error(`the connector could not start: ${(error as Error).message}`);
+      void stop(0, 1);
+    });
   } else if (message.type === 'stop') {
     void stop(message.timeoutMs);
   }

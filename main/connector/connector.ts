@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { TokiosError } from '../../shared/errors.js';
+import type { ErrorCode, TokiosError } from '../../shared/errors.js';
 import type { ConnectorHealth, RequestRecord, TunnelState } from '../../shared/health.js';
 import { DEFAULT_LIMITS, type HelloPayload, type RequestHead, type SettingsPayload } from '../../shared/tunnel-protocol.js';
 import type { TokiosConfig } from '../../shared/tokios-config.js';
@@ -7,29 +7,35 @@ import { probeUpstream, type UpstreamInfo } from '../detect/upstream-probe.js';
 import { Logger, peerText } from '../logging/logger.js';
 import type { TunnelSession, TunnelStream } from '../tunnel/tunnel-session.js';
 import { VERSION } from '../version.js';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffPolicy } from '../../shared/backoff.js';
 import { TunnelClient, type TunnelClientStatus } from './tunnel-client.js';
 import { UpstreamForwarder, type ModelResolution } from './upstream-forwarder.js';
 
 /**
  * A connector: one tunnel to the gateway, one upstream behind it, and the health the app
  * shows for it. Used by `tokios connect` and by the app's worker processes alike.
- *
- * Events: 'health' (ConnectorHealth, on every change), 'request' (RequestRecord),
- * 'fatal' (TokiosError: the token was rejected; the connector has stopped).
  */
+
+export type ConnectorEvents = {
+  /** At most once per event-loop turn, whenever something in it changed. */
+  health: [health: ConnectorHealth];
+  /** A request finished (metadata only). */
+  request: [record: RequestRecord];
+  /** The token was rejected; the connector has stopped. */
+  fatal: [error: TokiosError];
+};
 
 export interface ConnectorOptions {
   config: TokiosConfig;
   gatewayUrl: string;
   log?: Logger;
   heartbeatMs?: number;
-  backoff?: BackoffOptions;
+  backoff?: BackoffPolicy;
   /** How often the upstream is probed while idle, to notice it going down or coming back. */
   upstreamProbeMs?: number;
 }
 
-export class Connector extends EventEmitter {
+export class Connector extends EventEmitter<ConnectorEvents> {
   private readonly log: Logger;
   private readonly client: TunnelClient;
   private readonly forwarder: UpstreamForwarder;
@@ -66,10 +72,10 @@ export class Connector extends EventEmitter {
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     });
     this.client.on('status', () => this.updateState());
-    this.client.on('settings', (settings: SettingsPayload) => this.onSettings(settings));
-    this.client.on('session', (session: TunnelSession) => this.onSession(session));
-    this.client.on('error-seen', (error: TokiosError) => this.setError(error.code, error.message));
-    this.client.on('fatal', (error: TokiosError) => {
+    this.client.on('settings', (settings) => this.onSettings(settings));
+    this.client.on('session', (session) => this.onSession(session));
+    this.client.on('error-seen', (error) => this.setError(error.code, error.message));
+    this.client.on('fatal', (error) => {
       this.setError(error.code, error.message);
       this.stopProbing();
       this.emit('fatal', error);
@@ -160,7 +166,7 @@ export class Connector extends EventEmitter {
     this.queueHealth();
   }
 
-  private setError(code: string, message: string): void {
+  private setError(code: ErrorCode, message: string): void {
     this.lastError = { code, message, at: Date.now() };
     this.queueHealth();
   }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
+import { Backoff, DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff.js';
 import { TokiosError } from '../../shared/errors.js';
 import {
   CloseCode,
@@ -13,27 +14,36 @@ import {
   type SettingsPayload,
 } from '../../shared/tunnel-protocol.js';
 import { peerText, type Logger } from '../logging/logger.js';
+import { describeSystemError, systemErrorCode } from '../system-errors.js';
 import { TunnelSession } from '../tunnel/tunnel-session.js';
 import { VERSION } from '../version.js';
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 
 /**
  * Keeps one tunnel to the gateway up: dials with the token, reconnects with backoff
  * (reset once a tunnel stayed up for `stableMs`), and stops for good when the gateway
  * rejects the token.
- *
- * Events: 'status' (TunnelClientStatus), 'session' (TunnelSession), 'settings'
- * (SettingsPayload), 'fatal' (TokiosError).
  */
 
 export type TunnelClientStatus = 'connecting' | 'connected' | 'reconnecting' | 'rejected' | 'stopped';
+
+export type TunnelClientEvents = {
+  status: [status: TunnelClientStatus];
+  /** A tunnel opened; its session carries the streams. */
+  session: [session: TunnelSession];
+  /** The gateway told this tunnel its binding (sent after Hello and on every re-binding). */
+  settings: [settings: SettingsPayload];
+  /** Something went wrong that a retry may fix (the client keeps trying). */
+  'error-seen': [error: TokiosError];
+  /** Something no retry fixes (the token was rejected): the client has stopped. */
+  fatal: [error: TokiosError];
+};
 
 export interface TunnelClientOptions {
   gatewayUrl: string;
   token: string;
   log: Logger;
   hello: () => HelloPayload;
-  backoff?: BackoffOptions;
+  backoff?: BackoffPolicy;
   /** A tunnel that stayed up this long resets the backoff (default 5 s). */
   stableMs?: number;
   heartbeatMs?: number;
@@ -48,7 +58,7 @@ export function tunnelUrl(gatewayUrl: string): string {
   return url.toString();
 }
 
-export class TunnelClient extends EventEmitter {
+export class TunnelClient extends EventEmitter<TunnelClientEvents> {
   status: TunnelClientStatus = 'connecting';
   session: TunnelSession | null = null;
   settings: SettingsPayload | null = null;
@@ -64,7 +74,7 @@ export class TunnelClient extends EventEmitter {
 
   constructor(private readonly options: TunnelClientOptions) {
     super();
-    this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
+    this.backoff = new Backoff({ ...(options.backoff ?? DEFAULT_BACKOFF), stableMs: options.stableMs ?? 5000 });
   }
 
   start(): void {
@@ -142,6 +152,7 @@ export class TunnelClient extends EventEmitter {
       opened = true;
       this.everConnected = true;
       this.connectedSince = Date.now();
+      this.backoff.up();
       const session = new TunnelSession(ws, { role: 'connector', limits: DEFAULT_LIMITS, heartbeatMs: this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
       this.session = session;
       session.on('settings', (settings) => {
@@ -157,12 +168,11 @@ export class TunnelClient extends EventEmitter {
       this.emit('session', session);
     });
 
-    ws.on('error', (error: Error & { code?: string }) => {
+    ws.on('error', (error: Error) => {
       if (!opened && !rejected) this.fail(new TokiosError('GATEWAY_UNREACHABLE', describeDialError(this.options.gatewayUrl, error)));
     });
 
     ws.on('close', (code: number, reason: Buffer) => {
-      const lived = this.connectedSince ? Date.now() - this.connectedSince : 0;
       this.session = null;
       this.settings = null;
       this.connectedSince = null;
@@ -180,7 +190,7 @@ export class TunnelClient extends EventEmitter {
         this.fail(new TokiosError('TUNNEL_CLOSED', `tunnel to ${this.options.gatewayUrl} closed (${why})`));
         log.warn(`tunnel closed (${why}); reconnecting`);
       }
-      if (lived >= (this.options.stableMs ?? 5000)) this.backoff.reset();
+      this.backoff.ended();
       // A tunnel retired after a swap reconnects at once, to wait unbound for a new name.
       const delay = code === CloseCode.Replaced ? 0 : this.backoff.next();
       this.reconnects++;
@@ -211,16 +221,7 @@ function gatewayMessage(text: string): string | null {
   }
 }
 
-function describeDialError(gateway: string, error: Error & { code?: string }): string {
-  switch (error.code) {
-    case 'ECONNREFUSED':
-      return `cannot reach the gateway at ${gateway}: connection refused (is it running?)`;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `cannot resolve the gateway host in ${gateway}`;
-    case 'ECONNRESET':
-      return `the gateway at ${gateway} reset the connection`;
-    default:
-      return `cannot reach the gateway at ${gateway}: ${error.message}`;
-  }
+function describeDialError(gateway: string, error: Error): string {
+  const hint = systemErrorCode(error) === 'ECONNREFUSED' ? ' (is it running?)' : '';
+  return `cannot reach the gateway at ${gateway}: ${describeSystemError(error)}${hint}`;
 }

@@ -3,6 +3,7 @@ import type { Dispatcher, Pool } from 'undici';
 import type { RequestRecord } from '../../shared/health.js';
 import { ResetCode, type RequestHead, type ResetCodeValue } from '../../shared/tunnel-protocol.js';
 import type { Logger } from '../logging/logger.js';
+import { describeSystemError, systemErrorCode } from '../system-errors.js';
 import type { TunnelStream } from '../tunnel/tunnel-session.js';
 import { rewriteModel } from './model-rewrite.js';
 import { checkRequestTarget } from './path-allowlist.js';
@@ -251,16 +252,7 @@ function isConnectError(error: { code?: string }): boolean {
   return ['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ETIMEDOUT'].includes(error.code ?? '');
 }
 
-function describeUpstreamError(upstream: string, error: Error & { code?: string }): string {
-  switch (error.code) {
-    case 'ECONNREFUSED':
-      return `upstream ${upstream} refused the connection (is the model server running?)`;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `cannot resolve the upstream host in ${upstream}`;
-    case 'ECONNRESET':
-      return `upstream ${upstream} reset the connection`;
-    default:
-      return `upstream ${upstream} is unreachable: ${error.message}`;
-  }
+function describeUpstreamError(upstream: string, error: Error): string {
+  const hint = systemErrorCode(error) === 'ECONNREFUSED' ? ' (is the model server running?)' : '';
+  return `cannot reach upstream ${upstream}: ${describeSystemError(error)}${hint}`;
 }

@@ -1,15 +1,13 @@
-import type { ApiEvent, ApiEvents, ApiHandlers } from '../../shared/api.js';
+import type { ApiEvent, ApiEvents, ApiHandlers, CallOutcome } from '../../shared/api.js';
 import { isApiMethod, validateApiArgs } from '../../shared/api-validation.js';
-import { TokiosError, toErrorData, type ErrorData } from '../../shared/errors.js';
+import { TokiosError, toErrorData } from '../../shared/errors.js';
 
 /**
  * What both transports do with a call from the UI: check the method and its arguments,
  * run the core's handler, and turn the outcome into data that crosses the boundary
  * (errors as `{name, code, message}`, rethrown on the other side).
  */
-export type DispatchOutcome = { ok: true; result: unknown } | { ok: false; error: ErrorData };
-
-export async function dispatch(handlers: ApiHandlers, method: unknown, args: unknown): Promise<DispatchOutcome> {
+export async function dispatch(handlers: ApiHandlers, method: unknown, args: unknown): Promise<CallOutcome> {
   try {
     if (!isApiMethod(method)) throw new TokiosError('INVALID_ARGUMENT', `unknown API method ${JSON.stringify(method).slice(0, 80)}`);
     const valid = validateApiArgs(method, args);
@@ -20,9 +18,12 @@ export async function dispatch(handlers: ApiHandlers, method: unknown, args: unk
   }
 }
 
-export const API_EVENTS: ReadonlyArray<ApiEvent> = [
-  'deployment.updated', 'deployment.removed', 'deployment.state', 'deployment.request', 'detect.changed', 'gateway.changed', 'test.chat',
-];
+/** Every event, as a record so a new one in shared/api.ts cannot be left out. */
+const EVENTS: Readonly<Record<ApiEvent, true>> = {
+  'app.changed': true, 'deployment.updated': true, 'deployment.removed': true, 'deployment.state': true, 'deployment.request': true,
+  'detect.changed': true, 'gateway.changed': true, 'test.chat': true,
+};
+export const API_EVENTS: ReadonlyArray<ApiEvent> = Object.keys(EVENTS).filter((e): e is ApiEvent => e in EVENTS);
 
 /** Something that can be subscribed to for every API event (AppCore). */
 export interface EventSource {

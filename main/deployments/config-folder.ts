@@ -4,14 +4,12 @@ import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'chokidar';
 import { isTokiosError } from '../../shared/errors.js';
 import { serializeTokiosConfig, type TokiosConfig } from '../../shared/tokios-config.js';
-import { readTokiosConfig } from '../connector/config-file.js';
+import { readTokiosConfig } from '../storage/config-file.js';
 
 /**
- * Mirrors a folder of `tokios-*.json` files. Waits for writes to settle
- * (`awaitWriteFinish`), reads each file without ever writing it, and reports:
- * 'upsert' (file, config) for a new or changed valid file, 'invalid' (file, message) for
- * one that cannot be used (the caller keeps the last good settings running), and
- * 'remove' (file) when it is gone. Symbolic links are not followed.
+ * Watches a folder of `tokios-*.json` files. Waits for writes to settle
+ * (`awaitWriteFinish`), reads each file without ever writing it, and reports what it
+ * found (see ConfigFolderEvents). Symbolic links are not followed.
  */
 
 export const CONFIG_FILE_PATTERN = /^tokios-.+\.json$/;
@@ -22,7 +20,18 @@ export interface ConfigFolderOptions {
   stabilityMs?: number;
 }
 
-export class ConfigFolder extends EventEmitter {
+export type ConfigFolderEvents = {
+  /** A new or changed file that is valid. */
+  upsert: [file: string, config: TokiosConfig];
+  /** A file that cannot be used, and why (the caller keeps its last good settings running). */
+  invalid: [file: string, message: string];
+  /** The file is gone. */
+  remove: [file: string];
+  /** The watcher failed (the folder went away, too many files to watch…). */
+  'watch-error': [error: Error];
+};
+
+export class ConfigFolder extends EventEmitter<ConfigFolderEvents> {
   private watcher: FSWatcher | null = null;
   /** Last applied config per file, to skip writes that change nothing. */
   private readonly applied = new Map<string, string>();
@@ -48,7 +57,7 @@ export class ConfigFolder extends EventEmitter {
       this.applied.delete(file);
       this.emit('remove', file);
     });
-    watcher.on('error', (error) => this.emit('watch-error', error));
+    watcher.on('error', (error) => this.emit('watch-error', error instanceof Error ? error : new Error(String(error))));
     return new Promise((resolve) => watcher.once('ready', () => resolve()));
   }
 

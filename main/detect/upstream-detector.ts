@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { normalizeUpstreamUrl } from '../../shared/tokios-config.js';
 import { TokiosError } from '../../shared/errors.js';
+import type { Logger } from '../logging/logger.js';
 import { probeUpstream, type UpstreamInfo } from './upstream-probe.js';
 
 /**
- * Finds local model servers (DESIGN §9): Ollama on 11434, llama.cpp on 8080, plus any
- * OpenAI-compatible endpoints the user lists. Rescans periodically and emits 'change'
- * ({type: 'appeared' | 'models-changed' | 'gone', url}) with the full list each time.
+ * Finds local model servers: Ollama on 11434, llama.cpp on 8080, plus any
+ * OpenAI-compatible endpoints the user lists. Rescans periodically and emits 'change' for
+ * each server that appeared, changed its models or went away (`list()` has them all).
  */
 
 export const DEFAULT_DETECT_URLS = ['http://127.0.0.1:11434', 'http://127.0.0.1:8080'];
@@ -17,11 +18,15 @@ export interface DetectorOptions {
   extraUrls?: string[];
   intervalMs?: number;
   timeoutMs?: number;
+  /** Where a failed periodic scan is reported. */
+  log?: Logger;
 }
 
 export type DetectChange = { type: 'appeared' | 'models-changed' | 'gone'; url: string };
 
-export class UpstreamDetector extends EventEmitter {
+export type DetectorEvents = { change: [change: DetectChange] };
+
+export class UpstreamDetector extends EventEmitter<DetectorEvents> {
   private readonly baseUrls: string[];
   private extraUrls: string[];
   private found = new Map<string, UpstreamInfo>();
@@ -37,14 +42,18 @@ export class UpstreamDetector extends EventEmitter {
   /** Scans now and then every `intervalMs`. */
   async start(): Promise<UpstreamInfo[]> {
     const result = await this.scan();
-    this.timer = setInterval(() => void this.scan(), this.options.intervalMs ?? 10_000);
+    this.timer = setInterval(() => {
+      this.scan().catch((error: unknown) => this.options.log?.warn(`rescanning for model servers failed: ${(error as Error).message}`));
+    }, this.options.intervalMs ?? 10_000);
     this.timer.unref();
     return result;
   }
 
-  stop(): void {
+  /** Stops rescanning; resolves once a scan in progress has finished. */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.scanning?.catch(() => undefined);
   }
 
   /** Upstreams that answered, in the order they are probed. */
@@ -61,7 +70,12 @@ export class UpstreamDetector extends EventEmitter {
   scan(): Promise<UpstreamInfo[]> {
     this.scanning ??= (async () => {
       const urls = this.urls();
-      const results = await Promise.all(urls.map((url) => probeUpstream(url, { timeoutMs: this.options.timeoutMs ?? 1500 })));
+      let results: UpstreamInfo[];
+      try {
+        results = await Promise.all(urls.map((url) => probeUpstream(url, { timeoutMs: this.options.timeoutMs ?? 1500 })));
+      } finally {
+        this.scanning = null;
+      }
       const next = new Map<string, UpstreamInfo>();
       const changes: DetectChange[] = [];
       for (const info of results) {
@@ -76,8 +90,7 @@ export class UpstreamDetector extends EventEmitter {
       }
       for (const url of this.found.keys()) if (!urls.includes(url) && !next.has(url)) changes.push({ type: 'gone', url });
       this.found = next;
-      this.scanning = null;
-      for (const change of changes) this.emit('change', change, this.list());
+      for (const change of changes) this.emit('change', change);
       return this.list();
     })();
     return this.scanning;

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { UpstreamKind } from '../../shared/tunnel-protocol.js';
+import { describeSystemError, systemErrorCode } from '../system-errors.js';
 
 /**
  * What is listening at a base URL, asked the way each server documents itself:
@@ -61,11 +62,8 @@ function get(base: string, path: string, timeoutMs: number): Promise<Answer> {
 }
 
 function describeFailure(url: string, error: unknown): string {
-  const code = (error as { code?: string }).code;
-  if (code === 'ECONNREFUSED') return `nothing is listening at ${url}`;
-  if (code === 'TimeoutError' || code === 'AbortError') return `${url} did not answer in time`;
-  if (code === 'ENOTFOUND') return `cannot resolve the host of ${url}`;
-  return `${url} is unreachable (${code ?? (error as Error).message})`;
+  if (systemErrorCode(error) === 'ECONNREFUSED') return `nothing is listening at ${url}`;
+  return `${url} is unreachable: ${describeSystemError(error)}`;
 }
 
 function modelIds(json: unknown): string[] {

@@ -1,7 +1,7 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
-import type { ApiHandlers } from '../../shared/api.js';
+import type { ApiHandlers, CallOutcome } from '../../shared/api.js';
 import { TokiosError, toErrorData } from '../../shared/errors.js';
-import { dispatch, forwardEvents, type DispatchOutcome, type EventSource } from '../core/api-dispatch.js';
+import { dispatch, forwardEvents, type EventSource } from '../core/api-dispatch.js';
 
 /**
  * Carries the typed API over Electron IPC: one invoke channel for calls, one channel for
@@ -23,7 +23,7 @@ export interface IpcBindingOptions {
 
 export function bindIpc(options: IpcBindingOptions): () => void {
   const { ipcMain, core, isTrustedSender, target } = options;
-  ipcMain.handle(CALL_CHANNEL, async (event: IpcMainInvokeEvent, method: unknown, args: unknown): Promise<DispatchOutcome> => {
+  ipcMain.handle(CALL_CHANNEL, async (event: IpcMainInvokeEvent, method: unknown, args: unknown): Promise<CallOutcome> => {
     if (!isTrustedSender(event)) {
       return { ok: false, error: toErrorData(new TokiosError('UNAUTHORIZED', 'IPC from an untrusted frame was refused')) };
     }

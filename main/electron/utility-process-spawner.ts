@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { UtilityProcess } from 'electron';
 import { readLines, workerEnvironment } from '../supervisor/worker-io.js';
-import type { FromWorker, ToWorker, WorkerProcess, WorkerSpawner } from '../supervisor/worker-protocol.js';
+import type { FromWorker, ToWorker } from '../connector/worker-protocol.js';
+import type { WorkerEvents, WorkerProcess, WorkerSpawner } from '../supervisor/worker-spawner.js';
 
 /**
  * The app's spawner: Electron's `utilityProcess.fork`, which runs the worker as a Node
@@ -19,11 +20,11 @@ export class UtilityProcessSpawner implements WorkerSpawner {
   }
 }
 
-class UtilityWorker extends EventEmitter implements WorkerProcess {
+class UtilityWorker extends EventEmitter<WorkerEvents> implements WorkerProcess {
   constructor(private readonly child: UtilityProcess) {
     super();
     child.on('message', (message: unknown) => this.emit('message', message as FromWorker));
-    child.on('exit', (code: number) => this.emit('exit', code));
+    child.on('exit', (code: number) => this.emit('exit', code, null));
     readLines([child.stdout, child.stderr], (line) => this.emit('output', line));
   }
 

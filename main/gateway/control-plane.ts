@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isTokiosError } from '../../shared/errors.js';
+import { HTTP_ERRORS, isTokiosError, TokiosError } from '../../shared/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { VERSION } from '../version.js';
+import type { ControlAnswer, ControlRoute, ListedDeployment, RegisterRequest } from './control-api.js';
 import type { GatewayStore } from './gateway-store.js';
 import { BodyTooLargeError, presentedKey, readBody, sendError, sendJson } from './http-util.js';
-import type { TunnelRegistry } from './tunnel-registry.js';
+import type { DeploymentView, TunnelRegistry } from './tunnel-registry.js';
 
 /**
  * The control API: bind deployment names to tunnel tokens, list deployments with live
@@ -48,35 +49,39 @@ export class ControlPlane {
 
   async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
     try {
-      if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok', version: VERSION });
+      if (pathname === '/healthz') return reply<'GET /healthz'>(res, 200, { status: 'ok', version: VERSION });
       if (pathname === '/v1/deployments' && req.method === 'POST') return await this.register(req, res);
       if (!this.requireApiKey(req, res)) return;
-      if (pathname === '/v1/deployments') return sendJson(res, 200, { deployments: this.list() });
-      if (pathname === '/v1/tunnel-tokens') {
-        const { id, token } = await this.options.store.createTunnelToken();
-        return sendJson(res, 201, { id, token });
-      }
-      if (pathname === '/v1/api-keys') {
-        const { id, key } = await this.options.store.createApiKey();
-        return sendJson(res, 201, { id, key });
-      }
-      const name = decodeURIComponent(DEPLOYMENT_PATH.exec(pathname)![1]!);
+      if (pathname === '/v1/deployments') return reply<'GET /v1/deployments'>(res, 200, { deployments: this.list() });
+      if (pathname === '/v1/tunnel-tokens') return reply<'POST /v1/tunnel-tokens'>(res, 201, await this.options.store.createTunnelToken());
+      if (pathname === '/v1/api-keys') return reply<'POST /v1/api-keys'>(res, 201, await this.options.store.createApiKey());
+      const name = decodeName(DEPLOYMENT_PATH.exec(pathname)![1]!);
       const removed = await this.options.store.unregister(name);
       if (!removed) return sendError(res, 404, `No deployment named '${name}'.`, 'invalid_request_error', 'deployment_not_found');
       this.options.registry.unbind(name);
       this.options.log.info(`deployment '${name}' unregistered`);
       res.writeHead(204).end();
     } catch (error) {
-      const message = isTokiosError(error) ? error.message : 'internal error';
-      if (!isTokiosError(error)) this.options.log.error(`control request ${req.method} ${pathname} failed: ${(error as Error).message}`);
-      sendError(res, 500, message, 'server_error', 'internal_error');
+      this.fail(req, res, pathname, error);
     }
   }
 
   /** Live status of every registered deployment. */
-  list(): unknown[] {
-    const { store, registry } = this.options;
-    return store.deployments.map((d) => ({ ...registry.view(d.name), tokenId: d.tokenId, created: d.created, updated: d.updated }));
+  list(): ListedDeployment[] {
+    return this.options.store.deployments.map((d) => ({ ...this.live(d.name), tokenId: d.tokenId, created: d.created, updated: d.updated }));
+  }
+
+  /** What the registry knows of a name right now (offline when no tunnel ever served it). */
+  private live(name: string): DeploymentView {
+    return this.options.registry.view(name) ?? { name, status: 'offline', tunnels: 0, inFlight: 0, upstreamKind: null, upstreamModel: null, connectedSince: null };
+  }
+
+  /** A failed request gets the status its error code maps to; only server faults are logged as errors. */
+  private fail(req: IncomingMessage, res: ServerResponse, pathname: string, error: unknown): void {
+    const known = isTokiosError(error) ? error : null;
+    const { status, type } = HTTP_ERRORS[known?.code ?? 'INTERNAL'];
+    if (status >= 500) this.options.log.error(`control request ${req.method} ${pathname} failed: ${(error as Error).message}`);
+    sendError(res, status, known ? known.message : 'Internal gateway error.', type, (known?.code ?? 'INTERNAL').toLowerCase());
   }
 
   private requireApiKey(req: IncomingMessage, res: ServerResponse): boolean {
@@ -88,7 +93,7 @@ export class ControlPlane {
 
   private async register(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { store, registry, log } = this.options;
-    let body: { name?: unknown; token?: unknown };
+    let body: { [K in keyof RegisterRequest]?: unknown };
     try {
       body = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8')) as typeof body;
       if (typeof body !== 'object' || body === null) throw new Error('not an object');
@@ -115,22 +120,29 @@ export class ControlPlane {
     }
     if (typeof body.name !== 'string') return sendError(res, 400, 'Field "name" is required: the deployment name clients will use as "model".', 'invalid_request_error', 'missing_name');
 
-    let result;
-    try {
-      result = await store.register(body.name, tokenId);
-    } catch (error) {
-      if (isTokiosError(error) && error.code === 'NAME_INVALID') return sendError(res, 400, error.message, 'invalid_request_error', 'invalid_name');
-      throw error;
-    }
+    const result = await store.register(body.name, tokenId);
     if (result.renamedFrom) registry.unbind(result.renamedFrom);
     registry.bind(result.deployment.name, tokenId);
     const swapped = result.previousTokenId !== null;
     log.info(`deployment '${body.name}' ${result.created ? 'registered' : swapped ? 're-registered to another token (swap)' : 're-registered'}`);
-    sendJson(res, result.created ? 201 : 200, {
-      deployment: { ...registry.view(result.deployment.name), created: result.deployment.created, updated: result.deployment.updated },
+    reply<'POST /v1/deployments'>(res, result.created ? 201 : 200, {
+      deployment: { ...this.live(result.deployment.name), created: result.deployment.created, updated: result.deployment.updated },
       created: result.created,
       swapped,
       renamedFrom: result.renamedFrom,
     });
+  }
+}
+
+function reply<R extends ControlRoute>(res: ServerResponse, status: number, answer: ControlAnswer<R>): void {
+  sendJson(res, status, answer);
+}
+
+/** The NAME of `/v1/deployments/NAME`, percent-decoded; malformed escapes are the client's error. */
+function decodeName(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new TokiosError('INVALID_ARGUMENT', `The deployment name in the path is not valid percent-encoding: '${encoded.slice(0, 80)}'.`);
   }
 }

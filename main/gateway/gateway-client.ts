@@ -1,20 +1,13 @@
-import { TokiosError } from '../../shared/errors.js';
-import type { DeploymentView } from './tunnel-registry.js';
+import { TokiosError, type ErrorCode } from '../../shared/errors.js';
+import { describeSystemError } from '../system-errors.js';
+import type { ControlAnswer, ControlBody, ControlRoute, ListedDeployment, RegisteredDeployment } from './control-api.js';
 
-/** The small client the CLI and the app use to call a gateway's control API. */
+/** The small client the CLI and the app use to call a gateway's control API (control-api.ts). */
 
-export interface RegisteredDeployment {
-  deployment: DeploymentView & { created: string; updated: string };
-  created: boolean;
-  swapped: boolean;
-  renamedFrom: string | null;
-}
+export type { ListedDeployment, RegisteredDeployment } from './control-api.js';
 
-export interface ListedDeployment extends DeploymentView {
-  tokenId: string;
-  created: string;
-  updated: string;
-}
+/** What an error status from the gateway means to the caller. */
+const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHORIZED', 404: 'NOT_FOUND', 409: 'CONFLICT' };
 
 export class GatewayClient {
   private readonly base: string;
@@ -25,26 +18,31 @@ export class GatewayClient {
 
   /** Binds `name` to `token`, authenticating with the token itself (or an API key). */
   register(name: string, token: string, apiKey?: string): Promise<RegisteredDeployment> {
-    return this.call('POST', '/v1/deployments', apiKey ?? token, { name, token });
+    return this.call('POST /v1/deployments', '/v1/deployments', apiKey ?? token, { name, token });
   }
 
   async list(apiKey: string): Promise<ListedDeployment[]> {
-    return (await this.call<{ deployments: ListedDeployment[] }>('GET', '/v1/deployments', apiKey)).deployments;
+    return (await this.call('GET /v1/deployments', '/v1/deployments', apiKey, undefined)).deployments;
   }
 
   async unregister(name: string, apiKey: string): Promise<void> {
-    await this.call('DELETE', `/v1/deployments/${encodeURIComponent(name)}`, apiKey);
+    await this.call('DELETE /v1/deployments/NAME', `/v1/deployments/${encodeURIComponent(name)}`, apiKey, undefined);
   }
 
-  createTunnelToken(apiKey: string): Promise<{ id: string; token: string }> {
-    return this.call('POST', '/v1/tunnel-tokens', apiKey);
+  createTunnelToken(apiKey: string): Promise<ControlAnswer<'POST /v1/tunnel-tokens'>> {
+    return this.call('POST /v1/tunnel-tokens', '/v1/tunnel-tokens', apiKey, undefined);
   }
 
-  async health(): Promise<{ status: string; version: string }> {
-    return this.call('GET', '/healthz', null);
+  createApiKey(apiKey: string): Promise<ControlAnswer<'POST /v1/api-keys'>> {
+    return this.call('POST /v1/api-keys', '/v1/api-keys', apiKey, undefined);
   }
 
-  private async call<T>(method: string, path: string, bearer: string | null, body?: unknown): Promise<T> {
+  health(): Promise<ControlAnswer<'GET /healthz'>> {
+    return this.call('GET /healthz', '/healthz', null, undefined);
+  }
+
+  private async call<R extends ControlRoute>(route: R, path: string, bearer: string | null, body: ControlBody<R>): Promise<ControlAnswer<R>> {
+    const method = route.slice(0, route.indexOf(' '));
     let response: Response;
     try {
       response = await fetch(this.base + path, {
@@ -54,11 +52,10 @@ export class GatewayClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
-      const code = (error as { cause?: { code?: string } }).cause?.code;
-      throw new TokiosError('GATEWAY_UNREACHABLE', `cannot reach the gateway at ${this.base}${code ? ` (${code})` : ''}: is it running, and is the URL right?`);
+      throw new TokiosError('GATEWAY_UNREACHABLE', `cannot reach the gateway at ${this.base} (${describeSystemError(error)}): is it running, and is the URL right?`);
     }
     const text = await response.text();
-    if (response.status === 204) return undefined as T;
+    if (response.status === 204) return undefined as ControlAnswer<R>;
     let json: unknown = null;
     try {
       json = JSON.parse(text);
@@ -67,10 +64,10 @@ export class GatewayClient {
     }
     if (!response.ok) {
       const message = (json as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${response.status}`;
-      const code = response.status === 401 ? 'UNAUTHORIZED' : response.status === 404 ? 'NOT_FOUND' : response.status === 400 ? 'INVALID_ARGUMENT' : 'GATEWAY_ERROR';
-      throw new TokiosError(code, `gateway ${this.base} refused ${method} ${path}: ${message}`);
+      throw new TokiosError(CODE_BY_STATUS[response.status] ?? 'GATEWAY_ERROR', `gateway ${this.base} refused ${method} ${path}: ${message}`);
     }
     if (json === null) throw new TokiosError('GATEWAY_ERROR', `gateway ${this.base} answered ${method} ${path} with something that is not JSON; is this a tokios gateway?`);
-    return json as T;
+    // The gateway's answer to this route (control-api.ts); a tokios gateway is trusted to speak it.
+    return json as ControlAnswer<R>;
   }
 }

@@ -58,7 +58,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   tunnelPlane = new TunnelPlane({ store, registry, log, heartbeatMs });
   registry.loadBindings(store.deployments);
   store.on('reloaded', () => registry.loadBindings(store.deployments));
-  store.on('error-reading', (error: Error) => log.error(`${store.file} changed but cannot be read; keeping the last good contents: ${error.message}`));
+  store.on('error-reading', (error) => log.error(`${store.file} changed but cannot be read; keeping the last good contents: ${error.message}`));
 
   const dataPlane = new DataPlane({
     store,

@@ -45,8 +45,14 @@ export interface RegisterResult {
 
 const EMPTY: StoreFile = { version: 1, apiKeys: [], tunnelTokens: [], deployments: [] };
 
-/** Emits 'reloaded' when it picked up a change another process made to the file. */
-export class GatewayStore extends EventEmitter {
+export type GatewayStoreEvents = {
+  /** It picked up a change another process made to the file. */
+  reloaded: [];
+  /** The file changed but cannot be read; the last good contents stay in use. */
+  'error-reading': [error: Error];
+};
+
+export class GatewayStore extends EventEmitter<GatewayStoreEvents> {
   readonly file: string;
   private data: StoreFile = EMPTY;
   private keysByHash = new Map<string, SecretRecord>();
@@ -165,7 +171,7 @@ export class GatewayStore extends EventEmitter {
     } catch (error) {
       // Keep serving with the last good contents; say why once per change of the file.
       this.fileStamp = stamp;
-      this.emit('error-reading', error);
+      this.emit('error-reading', error instanceof Error ? error : new Error(String(error)));
       return false;
     }
     this.emit('reloaded');

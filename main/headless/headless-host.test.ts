@@ -59,7 +59,7 @@ describe('headless host', () => {
     expect(ws!.protocol).toBe(API_SUBPROTOCOL);
     const answer = new Promise<unknown>((resolve) => ws!.once('message', (data) => resolve(JSON.parse(data.toString()))));
     ws!.send(JSON.stringify({ id: 1, method: 'app.info', args: null }));
-    expect(await answer).toEqual({ id: 1, result: { version: 'test' } });
+    expect(await answer).toEqual({ id: 1, ok: true, result: { version: 'test' } });
     ws!.close();
   });
 

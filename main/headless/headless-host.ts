@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { API_PATH, API_SUBPROTOCOL, type ApiHandlers, type WireRequest } from '../../shared/api.js';
+import { API_PATH, API_SUBPROTOCOL, type ApiHandlers, type WireRequest, type WireResponse } from '../../shared/api.js';
 import type { Logger } from '../logging/logger.js';
 import { dispatch, forwardEvents, type EventSource } from '../core/api-dispatch.js';
 
@@ -141,7 +141,8 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       }
       void dispatch(core.handlers, request.method, request.args).then((outcome) => {
         if (ws.readyState !== ws.OPEN) return;
-        ws.send(JSON.stringify(outcome.ok ? { id: request.id, result: outcome.result } : { id: request.id, error: outcome.error }));
+        const response: WireResponse = { id: request.id, ...outcome };
+        ws.send(JSON.stringify(response));
       });
     });
     ws.on('close', stop);

@@ -2,7 +2,8 @@ import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { readLines, workerEnvironment } from './worker-io.js';
-import type { FromWorker, ToWorker, WorkerProcess, WorkerSpawner } from './worker-protocol.js';
+import type { FromWorker, ToWorker } from '../connector/worker-protocol.js';
+import type { WorkerEvents, WorkerProcess, WorkerSpawner } from './worker-spawner.js';
 
 /** The worker entry, next to this file once built (dist/main/connector/connector-worker.js). */
 export const WORKER_ENTRY = fileURLToPath(new URL('../connector/connector-worker.js', import.meta.url));
@@ -19,7 +20,7 @@ export class ChildProcessSpawner implements WorkerSpawner {
   }
 }
 
-class ForkedWorker extends EventEmitter implements WorkerProcess {
+class ForkedWorker extends EventEmitter<WorkerEvents> implements WorkerProcess {
   readonly pid: number | undefined;
   private readonly child: ReturnType<typeof fork>;
 

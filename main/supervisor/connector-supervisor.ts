@@ -1,37 +1,44 @@
 import { EventEmitter } from 'node:events';
+import { Backoff, type BackoffPolicy } from '../../shared/backoff.js';
 import { fromErrorData } from '../../shared/errors.js';
-import type { ConnectorHealth, LastError, TunnelState } from '../../shared/health.js';
+import type { ConnectorHealth, LastError, RequestRecord, TunnelState } from '../../shared/health.js';
 import type { TokiosConfig } from '../../shared/tokios-config.js';
-import type { BackoffOptions } from '../connector/backoff.js';
+import { WORKER_EXIT_TOKEN_REJECTED, type FromWorker } from '../connector/worker-protocol.js';
 import type { Logger } from '../logging/logger.js';
-import { WORKER_EXIT_TOKEN_REJECTED, type FromWorker, type WorkerProcess, type WorkerSpawner } from './worker-protocol.js';
+import type { WorkerProcess, WorkerSpawner } from './worker-spawner.js';
 
 /**
- * One connector worker per enabled deployment. Restarts a worker that exits with
- * exponential backoff, gives up (`crash-looping`) after `crashLoop.exits` exits within
- * `crashLoop.windowMs` until the user retries, and never restarts a worker whose token was
- * rejected. A changed config starts the new worker first and stops the old one once the new
- * one is connected; exits of workers already replaced are ignored.
- *
- * Events: 'state' (id, state, previous), 'health' (id, SupervisedHealth),
- * 'request' (id, RequestRecord), 'output' (id, line).
+ * One connector worker per enabled deployment. Restarts a worker that exits after a
+ * backoff (the shared one: exponential with full jitter), gives up (`crash-looping`) after
+ * `crashLoop.exits` exits within `crashLoop.windowMs` until the user retries, and never
+ * restarts a worker whose token was rejected. A changed config starts the new worker first
+ * and stops the old one once the new one is connected; exits of workers already replaced
+ * are ignored.
  */
 
 export interface WorkerSpec {
   config: TokiosConfig;
   gatewayUrl: string;
   heartbeatMs?: number;
-  backoff?: BackoffOptions;
+  /** The worker's own reconnect backoff towards the gateway. */
+  backoff?: BackoffPolicy;
 }
 
 export interface RestartPolicy {
-  /** First restart delay; doubles with each consecutive failure. */
+  /** Upper bound of the first restart delay; doubles with each consecutive failure. */
   baseMs: number;
   capMs: number;
   /** A worker up this long resets the failure count. */
   stableMs: number;
   crashLoop: { exits: number; windowMs: number };
 }
+
+export type SupervisorEvents = {
+  state: [id: string, state: TunnelState, previous: TunnelState];
+  health: [id: string, health: SupervisedHealth];
+  request: [id: string, record: RequestRecord];
+  output: [id: string, line: string];
+};
 
 export const DEFAULT_RESTART_POLICY: RestartPolicy = { baseMs: 1000, capMs: 30_000, stableMs: 60_000, crashLoop: { exits: 5, windowMs: 60_000 } };
 
@@ -43,6 +50,8 @@ export interface SupervisorOptions {
   stopTimeoutMs?: number;
   /** How long a replacement may take to connect before the old worker is stopped anyway. */
   handoverTimeoutMs?: number;
+  /** The restart backoff's random source (tests pin it). */
+  random?: () => number;
 }
 
 /** What the supervisor knows of a deployment: the worker's own report plus its own state. */
@@ -59,7 +68,6 @@ interface Run {
   generation: number;
   process: WorkerProcess;
   health: ConnectorHealth | null;
-  startedAt: number;
   exited: Promise<{ code: number; signal: string | null }>;
   stopping: boolean;
 }
@@ -72,7 +80,7 @@ interface Slot {
   /** Replaced workers finishing what they have in flight. */
   draining: Set<Run>;
   exits: number[];
-  consecutiveFailures: number;
+  backoff: Backoff;
   restarts: number;
   restartTimer: NodeJS.Timeout | null;
   restartAt: number | null;
@@ -82,7 +90,7 @@ interface Slot {
 
 const CONNECTED: ReadonlySet<TunnelState> = new Set(['online', 'waiting', 'upstream-down']);
 
-export class ConnectorSupervisor extends EventEmitter {
+export class ConnectorSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly slots = new Map<string, Slot>();
   private readonly policy: RestartPolicy;
   private generation = 0;
@@ -97,7 +105,7 @@ export class ConnectorSupervisor extends EventEmitter {
     let slot = this.slots.get(id);
     if (!slot) {
       slot = {
-        id, spec, mode: 'running', current: null, draining: new Set(), exits: [], consecutiveFailures: 0, restarts: 0,
+        id, spec, mode: 'running', current: null, draining: new Set(), exits: [], backoff: this.newBackoff(), restarts: 0,
         restartTimer: null, restartAt: null, lastError: null, state: 'stopped',
       };
       this.slots.set(id, slot);
@@ -115,7 +123,7 @@ export class ConnectorSupervisor extends EventEmitter {
     const slot = this.slots.get(id);
     if (!slot) return;
     slot.exits = [];
-    slot.consecutiveFailures = 0;
+    slot.backoff.reset();
     slot.lastError = null;
     this.start(id, slot.spec);
   }
@@ -144,7 +152,10 @@ export class ConnectorSupervisor extends EventEmitter {
 
   health(id: string): SupervisedHealth | null {
     const slot = this.slots.get(id);
-    if (!slot) return null;
+    return slot ? this.healthOf(slot) : null;
+  }
+
+  private healthOf(slot: Slot): SupervisedHealth {
     return { state: slot.state, worker: slot.current?.health ?? null, restarts: slot.restarts, lastError: slot.lastError ?? slot.current?.health?.lastError ?? null, restartAt: slot.restartAt };
   }
 
@@ -157,12 +168,15 @@ export class ConnectorSupervisor extends EventEmitter {
     const generation = ++this.generation;
     const name = slot.spec.config.name ?? slot.id;
     const process = this.options.spawner.spawn(name);
-    const exited = new Promise<{ code: number; signal: string | null }>((resolve) => process.once('exit', (code: number, signal?: string | null) => resolve({ code, signal: signal ?? null })));
-    const run: Run = { generation, process, health: null, startedAt: Date.now(), exited, stopping: false };
+    const exited = new Promise<{ code: number; signal: string | null }>((resolve) => process.once('exit', (code, signal) => resolve({ code, signal })));
+    const run: Run = { generation, process, health: null, exited, stopping: false };
     slot.current = run;
-    process.on('message', (message: FromWorker) => this.onMessage(slot, run, message));
-    process.on('output', (line: string) => this.emit('output', slot.id, line));
-    void exited.then(({ code, signal }) => this.onExit(slot, run, code, signal));
+    slot.backoff.up();
+    process.on('message', (message) => this.onMessage(slot, run, message));
+    process.on('output', (line) => this.emit('output', slot.id, line));
+    exited
+      .then(({ code, signal }) => this.onExit(slot, run, code, signal))
+      .catch((error: unknown) => this.options.log.error(`handling the exit of worker ${process.pid ?? '?'} failed: ${(error as Error).message}`));
     process.post({ type: 'start', config: slot.spec.config, gatewayUrl: slot.spec.gatewayUrl, ...(slot.spec.heartbeatMs ? { heartbeatMs: slot.spec.heartbeatMs } : {}), ...(slot.spec.backoff ? { backoff: slot.spec.backoff } : {}) });
     this.options.log.info(`started worker ${process.pid ?? '?'} for '${name}'`);
     this.update(slot);
@@ -174,7 +188,7 @@ export class ConnectorSupervisor extends EventEmitter {
     const next = slot.current!;
     const deadline = setTimeout(() => finish(), this.options.handoverTimeoutMs ?? 15_000);
     const check = (id: string): void => {
-      if (id === slot.id && (next.health && CONNECTED.has(next.health.state))) finish();
+      if (id === slot.id && next.health && CONNECTED.has(next.health.state)) finish();
     };
     const finish = (): void => {
       clearTimeout(deadline);
@@ -212,7 +226,6 @@ export class ConnectorSupervisor extends EventEmitter {
     slot.draining.delete(run);
     if (run !== slot.current) return; // replaced: its exit says nothing about the deployment
     slot.current = null;
-    const lived = Date.now() - run.startedAt;
     if (slot.mode !== 'running' || run.stopping) {
       this.update(slot);
       return;
@@ -226,7 +239,7 @@ export class ConnectorSupervisor extends EventEmitter {
     const now = Date.now();
     const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
     slot.exits = [...slot.exits.filter((t) => now - t < this.policy.crashLoop.windowMs), now];
-    slot.consecutiveFailures = lived >= this.policy.stableMs ? 1 : slot.consecutiveFailures + 1;
+    slot.backoff.ended();
     if (slot.exits.length >= this.policy.crashLoop.exits) {
       slot.mode = 'crash-looping';
       slot.lastError = { code: 'WORKER_FAILED', message: `the connector worker exited ${slot.exits.length} times within ${Math.round(this.policy.crashLoop.windowMs / 1000)} s (last time it ${how}); restarts are paused until you retry`, at: now };
@@ -234,7 +247,7 @@ export class ConnectorSupervisor extends EventEmitter {
       this.update(slot);
       return;
     }
-    const delay = Math.min(this.policy.capMs, this.policy.baseMs * 2 ** (slot.consecutiveFailures - 1));
+    const delay = slot.backoff.next();
     slot.lastError = { code: 'WORKER_FAILED', message: `the connector worker ${how}; restarting in ${(delay / 1000).toFixed(1)} s`, at: now };
     slot.restartAt = now + delay;
     slot.restartTimer = setTimeout(() => {
@@ -245,6 +258,11 @@ export class ConnectorSupervisor extends EventEmitter {
       this.launch(slot);
     }, delay);
     this.update(slot);
+  }
+
+  private newBackoff(): Backoff {
+    const { baseMs, capMs, stableMs } = this.policy;
+    return new Backoff({ baseMs, capMs, stableMs }, this.options.random ? { random: this.options.random } : {});
   }
 
   private clearRestart(slot: Slot): void {
@@ -274,6 +292,6 @@ export class ConnectorSupervisor extends EventEmitter {
       slot.state = next;
       this.emit('state', slot.id, next, previous);
     }
-    this.emit('health', slot.id, this.health(slot.id));
+    this.emit('health', slot.id, this.healthOf(slot));
   }
 }

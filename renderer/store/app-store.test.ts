@@ -6,7 +6,7 @@ function setup(): { api: FakeApi; store: ReturnType<typeof createAppStore> } {
   const api = new FakeApi()
     .answer('deployments.list', () => [deployment()])
     .answer('gateway.info', () => ({ mode: 'embedded', url: 'http://127.0.0.1:8787', status: 'running', error: null, apiKey: 'sk-tokios-AbCd…wxyz', canMintTokens: true }))
-    .answer('app.info', () => ({ version: '0.1.0', host: 'headless', dataDir: '/d', configDir: '/d/connectors', secretStorage: { kind: 'file', warning: null } }))
+    .answer('app.info', () => ({ version: '0.1.0', host: 'headless', dataDir: '/d', configDir: '/d/connectors', configDirError: null, secretStorage: { kind: 'file', warning: null } }))
     .answer('detect.list', () => []);
   const store = createAppStore(api);
   bindEvents(api, store);

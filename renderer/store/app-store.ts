@@ -34,6 +34,7 @@ export function bindEvents(api: ApiClient, store: AppStore): () => void {
     api.on('deployment.request', ({ id, record }) => s().addRequest(id, record)),
     api.on('detect.changed', ({ upstreams }) => s().applyDetected(upstreams)),
     api.on('gateway.changed', (info) => s().applyGateway(info)),
+    api.on('app.changed', (info) => s().applyApp(info)),
     api.on('test.chat', (event) => s().applyTestEvent(event)),
   ];
   return () => offs.forEach((off) => off());

@@ -12,6 +12,7 @@ export interface GatewaySlice {
   useRemoteGateway(url: string, apiKey: string | null): Promise<void>;
   useEmbeddedGateway(): Promise<void>;
   applyGateway(info: GatewayInfo): void;
+  applyApp(info: AppInfo): void;
 }
 
 export const createGatewaySlice =
@@ -35,5 +36,8 @@ export const createGatewaySlice =
     },
     applyGateway(info) {
       set({ gateway: info });
+    },
+    applyApp(info) {
+      set({ app: info });
     },
   });

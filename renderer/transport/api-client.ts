@@ -1,13 +1,11 @@
-import type { ApiArgs, ApiClient, ApiEvent, ApiEvents, ApiMethod, ApiResult } from '../../shared/api';
-import { fromErrorData, type ErrorData } from '../../shared/errors';
+import type { ApiArgs, ApiClient, ApiEvent, ApiEvents, ApiMethod, ApiResult, CallOutcome } from '../../shared/api';
+import { fromErrorData } from '../../shared/errors';
 
 /**
  * What a transport must carry: calls that come back as outcomes (errors as data), and
  * events. `createApiClient` turns that into the typed ApiClient the store uses, rethrowing
  * errors as TokiosError with their stable `code`.
  */
-export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: ErrorData };
-
 export interface Carrier {
   call(method: string, args: unknown): Promise<CallOutcome>;
   onEvent(listener: (event: string, payload: unknown) => void): () => void;

@@ -1,4 +1,5 @@
-import type { CallOutcome, Carrier } from './api-client';
+import type { CallOutcome } from '../../shared/api';
+import type { Carrier } from './api-client';
 
 /** The preload's bridge (main/electron/preload.cts): the only thing the page sees of Electron. */
 export interface TokiosBridge {

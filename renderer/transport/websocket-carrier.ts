@@ -1,6 +1,6 @@
-import { API_PATH, API_SUBPROTOCOL } from '../../shared/api';
-import type { ErrorData } from '../../shared/errors';
-import type { CallOutcome, Carrier } from './api-client';
+import { API_PATH, API_SUBPROTOCOL, type CallOutcome, type WireEvent, type WireResponse } from '../../shared/api';
+import { Backoff, type BackoffPolicy } from '../../shared/backoff';
+import type { Carrier } from './api-client';
 
 /**
  * The headless host's transport: a WebSocket to /api that offers the per-run secret as a
@@ -9,7 +9,10 @@ import type { CallOutcome, Carrier } from './api-client';
 
 export type ConnectionState = 'connecting' | 'open' | 'lost' | 'refused';
 
-export function websocketCarrier(secret: string, onState: (state: ConnectionState) => void, base = location.host): Carrier {
+/** The host is on this machine: retry soon, never more than 5 s apart. */
+const RECONNECT: BackoffPolicy = { baseMs: 250, capMs: 5000 };
+
+export function websocketCarrier(secret: string, onState: (state: ConnectionState) => void, base = location.host, backoff = new Backoff(RECONNECT)): Carrier {
   let socket: WebSocket | null = null;
   let nextId = 1;
   let attempts = 0;
@@ -26,16 +29,17 @@ export function websocketCarrier(secret: string, onState: (state: ConnectionStat
       opened = true;
       everOpened = true;
       attempts = 0;
+      backoff.reset();
       socket = ws;
       onState('open');
       for (const wake of waiters.splice(0)) wake();
     };
     ws.onmessage = (message) => {
-      const data = JSON.parse(String(message.data)) as { id?: number; result?: unknown; error?: ErrorData; event?: string; payload?: unknown };
+      const data = JSON.parse(String(message.data)) as Partial<WireResponse> & Partial<WireEvent>;
       if (typeof data.id === 'number') {
         const resolve = pending.get(data.id);
         pending.delete(data.id);
-        resolve?.(data.error ? { ok: false, error: data.error } : { ok: true, result: data.result });
+        resolve?.(data as WireResponse);
       } else if (data.event) {
         for (const listener of listeners) listener(data.event, data.payload);
       }
@@ -47,7 +51,7 @@ export function websocketCarrier(secret: string, onState: (state: ConnectionStat
       attempts++;
       // Never opened at all: the secret is wrong, or the app is not running.
       onState(everOpened || opened ? 'lost' : 'refused');
-      setTimeout(open, Math.min(5000, 250 * 2 ** Math.min(attempts, 5)));
+      setTimeout(open, backoff.next());
     };
   };
   open();

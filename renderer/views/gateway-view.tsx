@@ -97,6 +97,7 @@ export function GatewayView() {
       {app && (
         <p className="muted small">
           Tokios {app.version} · data in {app.dataDir} · config folder {app.configDir}
+          {app.configDirError ? ` · ${app.configDirError}` : ''}
           {app.secretStorage.warning ? ` · ${app.secretStorage.warning}` : ''}
         </p>
       )}

@@ -1,6 +1,6 @@
 import { TokiosError } from '../../../shared/errors.js';
 import { normalizeGatewayUrl } from '../../../shared/tokios-config.js';
-import { readTokiosConfig } from '../../connector/config-file.js';
+import { readTokiosConfig } from '../../storage/config-file.js';
 import { Connector } from '../../connector/connector.js';
 import { Logger } from '../../logging/logger.js';
 import { type Command, ExitCode, waitForShutdownSignal } from '../cli-support.js';

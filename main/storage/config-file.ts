@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, TokiosError } from '../../shared/errors.js';
 import { parseTokiosConfig, type TokiosConfig } from '../../shared/tokios-config.js';
+import { describeSystemError } from '../system-errors.js';
+
+/** Reading a `tokios.json` from disk: the connector CLI and the watched config folder share it. */
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -10,9 +13,7 @@ export function readTokiosConfig(path: string): TokiosConfig {
   try {
     bytes = readFileSync(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message;
-    throw new TokiosError('CONFIG_UNREADABLE', `${path}: cannot read the config file (${why})`);
+    throw new TokiosError('CONFIG_UNREADABLE', `${path}: cannot read the config file (${describeSystemError(error)})`);
   }
   let text: string;
   try {

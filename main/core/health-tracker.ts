@@ -1,11 +1,11 @@
 import type { DeploymentHealth, HealthSample } from '../../shared/api.js';
 import type { RequestRecord } from '../../shared/health.js';
-import type { SupervisedHealth } from './connector-supervisor.js';
+import type { SupervisedHealth } from '../supervisor/connector-supervisor.js';
 
 /**
- * Per-deployment figures derived from what the workers report: the last 200 requests
- * (metadata only), requests per minute, recent tokens/s and time to first token, and a
- * sampled history for the detail charts.
+ * Per-deployment figures the UI shows, derived from what the supervisor and the workers
+ * report: the last 200 requests (metadata only), requests per minute, recent tokens/s and
+ * time to first token, and a sampled history for the detail charts.
  */
 
 const MAX_RECORDS = 200;
@@ -86,4 +86,9 @@ function median(values: number[]): number | null {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The health of a deployment that has never run. */
+export function idleHealth(): DeploymentHealth {
+  return new HealthTracker().view('', null);
 }
