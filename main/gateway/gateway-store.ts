@@ -3,7 +3,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TokiosError } from '../../shared/errors.js';
 import { deploymentNameProblem } from '../../shared/names.js';
-import { ensurePrivateDir, readFileIfExists, withFileLock, writeFileAtomic } from '../storage/atomic-file.js';
+import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../storage/atomic-file.js';
+import { withFileLock } from '../storage/file-lock.js';
 import { hashSecret, mintSecret, newId } from './secrets.js';
 
 /**

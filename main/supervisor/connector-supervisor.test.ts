@@ -72,7 +72,9 @@ function supervisor(options: { random?: () => number; restart?: RestartPolicy; h
 }
 
 /** Lets the microtasks that deliver an exit run. */
-const settle = (): Promise<void> => vi.advanceTimersByTimeAsync(0);
+const settle = async (): Promise<void> => {
+  await vi.advanceTimersByTimeAsync(0);
+};
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_000_000 });
