@@ -33,30 +33,36 @@ export function parseTokiosConfig(text: string, file: string): TokiosConfig {
   return validateTokiosConfig(value, file);
 }
 
+/**
+ * Checks a parsed `tokios.json`. Hand-written rather than a schema: each field's message is
+ * part of the product (it names the file, the field and the fix, and never the token).
+ */
 export function validateTokiosConfig(value: unknown, file: string): TokiosConfig {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isPlainObject(value)) {
     throw new ConfigError(file, null, 'must be a JSON object like {"tunnel_token": "tt-…", "upstream": "http://localhost:11434"}');
   }
-  const record = value as Record<string, unknown>;
+  const record = value;
   for (const key of Object.keys(record)) {
     if (!(TOKIOS_CONFIG_FIELDS as readonly string[]).includes(key)) {
       throw new ConfigError(file, key, `is not a known field; known fields are ${TOKIOS_CONFIG_FIELDS.join(', ')}`);
     }
   }
 
-  if (record.tunnel_token === undefined) throw new ConfigError(file, 'tunnel_token', 'is missing; paste the tunnel token (tt-…) the gateway gave you');
-  const tokenProblem = tunnelTokenProblem(record.tunnel_token);
-  if (tokenProblem) throw new ConfigError(file, 'tunnel_token', tokenProblem);
+  const token = record.tunnel_token;
+  if (token === undefined) throw new ConfigError(file, 'tunnel_token', 'is missing; paste the tunnel token (tt-…) the gateway gave you');
+  const tokenProblem = tunnelTokenProblem(token);
+  if (tokenProblem || typeof token !== 'string') throw new ConfigError(file, 'tunnel_token', tokenProblem ?? 'must be a string');
 
   if (record.upstream === undefined) throw new ConfigError(file, 'upstream', "is missing; set it to your model server's URL, e.g. http://localhost:11434");
   const upstream = normalizeUpstreamUrl(record.upstream, (problem) => new ConfigError(file, 'upstream', problem));
 
-  const config: TokiosConfig = { tunnel_token: record.tunnel_token as string, upstream };
+  const config: TokiosConfig = { tunnel_token: token, upstream };
 
-  if (record.name !== undefined) {
-    const problem = deploymentNameProblem(record.name);
-    if (problem) throw new ConfigError(file, 'name', problem);
-    config.name = record.name as string;
+  const name = record.name;
+  if (name !== undefined) {
+    const problem = deploymentNameProblem(name);
+    if (problem || typeof name !== 'string') throw new ConfigError(file, 'name', problem ?? 'must be a string');
+    config.name = name;
   }
   if (record.model !== undefined) {
     if (typeof record.model !== 'string' || record.model.trim() === '' || record.model.length > 256) {
@@ -68,6 +74,10 @@ export function validateTokiosConfig(value: unknown, file: string): TokiosConfig
     config.gateway = normalizeGatewayUrl(record.gateway, (problem) => new ConfigError(file, 'gateway', problem));
   }
   return config;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `http://localhost:11434/` → `http://localhost:11434`; rejects paths, credentials and other schemes. */

@@ -70,7 +70,7 @@ export class AppCore {
     this.configDir = options.configDir ?? join(options.dataDir, 'connectors');
     ensurePrivateDir(this.configDir);
     const settings = new SettingsFile(options.dataDir);
-    if (settings.setAside) log.warn(`settings.json could not be read; it was kept as ${settings.setAside} and defaults are used`);
+    if (settings.setAside) log.warn(`${settings.setAside.reason}: the file was kept as ${settings.setAside.path}`);
     this.tasks = new TaskGroup(log);
 
     this.gateway = new GatewayService({

@@ -1,34 +1,47 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
+import * as v from 'valibot';
+import { isTokiosError } from '../../shared/errors.js';
 import { readFileIfExists, writeFileAtomic } from '../storage/atomic-file.js';
+import { parseJsonFile } from '../storage/json-file.js';
 
 /** The app's non-secret settings, in `<dataDir>/settings.json`. */
-export interface AppSettings {
-  gateway: { mode: 'embedded'; port: number | null } | { mode: 'remote'; url: string };
-  /** Extra OpenAI-compatible endpoints the detector probes. */
-  detectUrls: string[];
-}
 
-const DEFAULTS: AppSettings = { gateway: { mode: 'embedded', port: null }, detectUrls: [] };
+const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65_535));
+
+const Settings = v.object({
+  /** The gateway the app uses: the embedded one (on a remembered port) or a hosted one. */
+  gateway: v.optional(
+    v.variant('mode', [
+      v.object({ mode: v.literal('embedded'), port: v.nullable(Port) }),
+      v.object({ mode: v.literal('remote'), url: v.string() }),
+    ]),
+    () => ({ mode: 'embedded' as const, port: null }),
+  ),
+  /** Extra OpenAI-compatible endpoints the detector probes. */
+  detectUrls: v.optional(v.array(v.string()), () => []),
+});
+
+export type AppSettings = v.InferOutput<typeof Settings>;
 
 export class SettingsFile {
   private readonly file: string;
   private value: AppSettings;
-  /** Where an unreadable settings file was moved, if one was. */
-  setAside: string | null = null;
+  /** Where an unreadable settings file was moved, and why, if one was. */
+  setAside: { path: string; reason: string } | null = null;
 
   constructor(dataDir: string) {
     this.file = join(dataDir, 'settings.json');
     const text = readFileIfExists(this.file);
-    let parsed: Partial<AppSettings> = {};
     try {
-      parsed = text ? (JSON.parse(text) as Partial<AppSettings>) : {};
-    } catch {
+      this.value = parseJsonFile(this.file, text ?? '{}', Settings, 'defaults are used');
+    } catch (error) {
+      if (!isTokiosError(error)) throw error;
       // Unreadable: keep the user's file aside (never overwrite it) and start from defaults.
-      this.setAside = `${this.file}.invalid-${Date.now()}`;
-      renameSync(this.file, this.setAside);
+      this.setAside = { path: `${this.file}.invalid-${Date.now()}`, reason: error.message };
+      renameSync(this.file, this.setAside.path);
+      this.value = v.parse(Settings, {});
     }
-    this.value = { ...DEFAULTS, ...parsed };
   }
 
   get(): AppSettings {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import * as v from 'valibot';
 import { TokiosError } from '../../shared/errors.js';
 import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../storage/atomic-file.js';
+import { parseJsonFile, versionSchema } from '../storage/json-file.js';
 import type { SecretStore } from './secret-store.js';
 
 /**
@@ -10,18 +12,24 @@ import type { SecretStore } from './secret-store.js';
  * memory only: their file is the source of truth, and the app never writes to it.
  */
 
-export interface DeploymentRecord {
-  id: string;
-  name: string;
-  upstream: string;
-  model: string | null;
-  enabled: boolean;
+/** A deployment as `deployments.json` keeps it. */
+const PersistedDeployment = v.object({
+  id: v.string(),
+  name: v.string(),
+  upstream: v.string(),
+  model: v.nullable(v.string()),
+  enabled: v.boolean(),
+  /** The gateway that minted this deployment's token for the app (null: the user pasted it). */
+  mintedFor: v.optional(v.nullable(v.string())),
+  created: v.string(),
+  updated: v.string(),
+});
+
+const FILE_VERSION = 1;
+
+export interface DeploymentRecord extends v.InferOutput<typeof PersistedDeployment> {
   source: 'app' | 'folder';
   file: string | null;
-  /** The gateway that minted this deployment's token for the app (null: the user pasted it). */
-  mintedFor?: string | null;
-  created: string;
-  updated: string;
 }
 
 export type DeploymentFields = Pick<DeploymentRecord, 'name' | 'upstream' | 'model' | 'enabled'> & { mintedFor?: string | null };
@@ -39,11 +47,9 @@ export class DeploymentStore {
     this.file = join(dataDir, 'deployments.json');
     const text = readFileIfExists(this.file);
     if (text) {
-      try {
-        this.records = (JSON.parse(text) as { deployments: DeploymentRecord[] }).deployments.map((d) => ({ ...d, source: 'app' as const, file: null }));
-      } catch {
-        throw new TokiosError('STORE_CORRUPT', `${this.file} is not valid JSON; fix or move it away (it was left as it is)`);
-      }
+      const schema = v.object({ version: versionSchema(FILE_VERSION, this.file), deployments: v.array(PersistedDeployment) });
+      const saved = parseJsonFile(this.file, text, schema, 'fix or move it away (it was left as it is)');
+      this.records = saved.deployments.map((d) => ({ ...d, source: 'app', file: null }));
     }
   }
 
@@ -108,6 +114,6 @@ export class DeploymentStore {
 
   private save(): void {
     const persisted = this.records.filter((d) => d.source === 'app').map(({ source: _s, file: _f, ...rest }) => rest);
-    writeFileAtomic(this.file, `${JSON.stringify({ version: 1, deployments: persisted }, null, 2)}\n`);
+    writeFileAtomic(this.file, `${JSON.stringify({ version: FILE_VERSION, deployments: persisted }, null, 2)}\n`);
   }
 }

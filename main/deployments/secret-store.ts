@@ -1,6 +1,8 @@
 import { join } from 'node:path';
+import * as v from 'valibot';
 import { TokiosError } from '../../shared/errors.js';
 import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../storage/atomic-file.js';
+import { parseJsonFile } from '../storage/json-file.js';
 
 /**
  * Where tunnel tokens and the app's API key live at rest. One interface, two backends:
@@ -42,11 +44,7 @@ class JsonSecretStore implements SecretStore {
     private readonly codec: Codec,
   ) {
     const text = readFileIfExists(file);
-    try {
-      this.values = text ? (JSON.parse(text) as Record<string, string>) : {};
-    } catch {
-      throw new TokiosError('STORE_CORRUPT', `${file} is not valid JSON; the saved tokens cannot be read (the file was left as it is)`);
-    }
+    this.values = text ? parseJsonFile(file, text, v.record(v.string(), v.string()), 'the saved tokens cannot be read (the file was left as it is)') : {};
   }
 
   get(key: string): string | null {

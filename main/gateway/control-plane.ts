@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HTTP_ERRORS, isTokiosError, TokiosError } from '../../shared/errors.js';
 import type { Logger } from '../logging/logger.js';
 import { VERSION } from '../version.js';
-import type { ControlAnswer, ControlRoute, ListedDeployment, RegisterRequest } from './control-api.js';
+import type { ControlAnswer, ControlRoute, ListedDeployment, LiveDeployment, RegisterRequest } from './control-api.js';
 import type { GatewayStore } from './gateway-store.js';
 import { BodyTooLargeError, presentedKey, readBody, sendError, sendJson } from './http-util.js';
-import type { DeploymentView, TunnelRegistry } from './tunnel-registry.js';
+import type { TunnelRegistry } from './tunnel-registry.js';
 
 /**
  * The control API: bind deployment names to tunnel tokens, list deployments with live
@@ -72,7 +72,7 @@ export class ControlPlane {
   }
 
   /** What the registry knows of a name right now (offline when no tunnel ever served it). */
-  private live(name: string): DeploymentView {
+  private live(name: string): LiveDeployment {
     return this.options.registry.view(name) ?? { name, status: 'offline', tunnels: 0, inFlight: 0, upstreamKind: null, upstreamModel: null, connectedSince: null };
   }
 

@@ -1,6 +1,7 @@
+import * as v from 'valibot';
 import { TokiosError, type ErrorCode } from '../../shared/errors.js';
 import { describeSystemError } from '../system-errors.js';
-import type { ControlAnswer, ControlBody, ControlRoute, ListedDeployment, RegisteredDeployment } from './control-api.js';
+import { CONTROL_ANSWERS, type ControlAnswer, type ControlBody, type ControlRoute, type ListedDeployment, type RegisteredDeployment } from './control-api.js';
 
 /** The small client the CLI and the app use to call a gateway's control API (control-api.ts). */
 
@@ -55,8 +56,7 @@ export class GatewayClient {
       throw new TokiosError('GATEWAY_UNREACHABLE', `cannot reach the gateway at ${this.base} (${describeSystemError(error)}): is it running, and is the URL right?`);
     }
     const text = await response.text();
-    if (response.status === 204) return undefined as ControlAnswer<R>;
-    let json: unknown = null;
+    let json: unknown = response.status === 204 ? undefined : null;
     try {
       json = JSON.parse(text);
     } catch {
@@ -66,8 +66,12 @@ export class GatewayClient {
       const message = (json as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${response.status}`;
       throw new TokiosError(CODE_BY_STATUS[response.status] ?? 'GATEWAY_ERROR', `gateway ${this.base} refused ${method} ${path}: ${message}`);
     }
-    if (json === null) throw new TokiosError('GATEWAY_ERROR', `gateway ${this.base} answered ${method} ${path} with something that is not JSON; is this a tokios gateway?`);
-    // The gateway's answer to this route (control-api.ts); a tokios gateway is trusted to speak it.
-    return json as ControlAnswer<R>;
+    const schema: v.GenericSchema<unknown, ControlAnswer<R>> = CONTROL_ANSWERS[route];
+    const answer = v.safeParse(schema, json, { abortEarly: true });
+    if (!answer.success) {
+      const field = v.getDotPath(answer.issues[0]);
+      throw new TokiosError('GATEWAY_ERROR', `gateway ${this.base} answered ${method} ${path} with something that is not a tokios gateway's answer${field ? ` (field ${field})` : ''}; is this a tokios gateway?`);
+    }
+    return answer.output;
   }
 }

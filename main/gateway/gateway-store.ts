@@ -3,8 +3,10 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TokiosError } from '../../shared/errors.js';
 import { deploymentNameProblem } from '../../shared/names.js';
+import * as v from 'valibot';
 import { ensurePrivateDir, readFileIfExists, writeFileAtomic } from '../storage/atomic-file.js';
 import { withFileLock } from '../storage/file-lock.js';
+import { parseJsonFile, versionSchema } from '../storage/json-file.js';
 import { hashSecret, mintSecret, newId } from './secrets.js';
 
 /**
@@ -14,26 +16,13 @@ import { hashSecret, mintSecret, newId } from './secrets.js';
  * such outside changes on its next lookup miss.
  */
 
-export interface SecretRecord {
-  id: string;
-  hash: string;
-  created: string;
-  label?: string;
-}
+const SecretRecord = v.object({ id: v.string(), hash: v.string(), created: v.string(), label: v.optional(v.string()) });
+const DeploymentRecord = v.object({ name: v.string(), tokenId: v.string(), created: v.string(), updated: v.string() });
 
-export interface DeploymentRecord {
-  name: string;
-  tokenId: string;
-  created: string;
-  updated: string;
-}
-
-interface StoreFile {
-  version: 1;
-  apiKeys: SecretRecord[];
-  tunnelTokens: SecretRecord[];
-  deployments: DeploymentRecord[];
-}
+/** An API key or tunnel token, as its SHA-256 digest. */
+export type SecretRecord = v.InferOutput<typeof SecretRecord>;
+export type DeploymentRecord = v.InferOutput<typeof DeploymentRecord>;
+type StoreFile = { version: 1; apiKeys: SecretRecord[]; tunnelTokens: SecretRecord[]; deployments: DeploymentRecord[] };
 
 export interface RegisterResult {
   deployment: DeploymentRecord;
@@ -222,15 +211,6 @@ export class GatewayStore extends EventEmitter<GatewayStoreEvents> {
 }
 
 function parseStore(text: string, file: string): StoreFile {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new TokiosError('STORE_CORRUPT', `${file} is not valid JSON (${(error as Error).message}); restore it from a backup or move it away to start empty`);
-  }
-  const v = value as Partial<StoreFile> | null;
-  if (!v || v.version !== 1 || !Array.isArray(v.apiKeys) || !Array.isArray(v.tunnelTokens) || !Array.isArray(v.deployments)) {
-    throw new TokiosError('STORE_CORRUPT', `${file} is not a tokios gateway store (version 1 with apiKeys, tunnelTokens, deployments); it was left untouched`);
-  }
-  return v as StoreFile;
+  const schema = v.object({ version: versionSchema(1, file), apiKeys: v.array(SecretRecord), tunnelTokens: v.array(SecretRecord), deployments: v.array(DeploymentRecord) });
+  return parseJsonFile(file, text, schema, 'restore it from a backup or move it away to start empty (it was left untouched)');
 }
