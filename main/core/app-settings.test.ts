@@ -1,17 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../e2e/support/processes.js';
+import { describe, expect, it } from 'vitest';
+import { tempDirsPerTest } from '../../e2e/support/temp-dirs.js';
 import { SettingsFile } from './app-settings.js';
 
-const dirs: Array<{ remove: () => void }> = [];
-afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
-
-function dataDir(): string {
-  const dir = tempDir('tokios-settings-');
-  dirs.push(dir);
-  return dir.path;
-}
+const dataDir = tempDirsPerTest('tokios-settings-');
 
 describe('settings.json', () => {
   it('fills in defaults and keeps what was saved', () => {

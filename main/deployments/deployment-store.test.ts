@@ -1,20 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../e2e/support/processes.js';
+import { describe, expect, it } from 'vitest';
+import { tempDirsPerTest } from '../../e2e/support/temp-dirs.js';
 import { DeploymentStore } from './deployment-store.js';
 import { createFileSecretStore } from './secret-store.js';
 
 /** deployments.json: what it keeps, and what it says about a file it cannot use (which it never rewrites). */
 
-const dirs: Array<{ remove: () => void }> = [];
-afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
-
-function dataDir(): string {
-  const dir = tempDir('tokios-store-');
-  dirs.push(dir);
-  return dir.path;
-}
+const dataDir = tempDirsPerTest('tokios-store-');
 
 const TOKEN = 'tt-0123456789abcdefghijABCDEFGHIJ0123456789abc';
 

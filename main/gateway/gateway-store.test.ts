@@ -1,16 +1,10 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../e2e/support/processes.js';
+import { describe, expect, it } from 'vitest';
+import { tempDirsPerTest } from '../../e2e/support/temp-dirs.js';
 import { GatewayStore } from './gateway-store.js';
 
-const dirs: Array<{ remove: () => void }> = [];
-afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
-
-function freshDir(): string {
-  const dir = tempDir();
-  dirs.push(dir);
-  return `${dir.path}/data`;
-}
+const fresh = tempDirsPerTest();
+const freshDir = (): string => `${fresh()}/data`;
 
 describe('gateway store', () => {
   it('keeps only hashes, owner-only, and survives a reload', async () => {

@@ -3,20 +3,14 @@ import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../e2e/support/processes.js';
+import { describe, expect, it } from 'vitest';
+import { tempDirsPerTest } from '../../e2e/support/temp-dirs.js';
 import { withFileLock } from './file-lock.js';
 
 /** The lock's rules within one process; the race between processes is file-lock.integration.test.ts. */
 
-const dirs: Array<{ remove: () => void }> = [];
-afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
-
-function file(): string {
-  const dir = tempDir('tokios-lock-');
-  dirs.push(dir);
-  return join(dir.path, 'gateway.json');
-}
+const fresh = tempDirsPerTest('tokios-lock-');
+const file = (): string => join(fresh(), 'gateway.json');
 
 /** A lock generation as another process would have left it. */
 function plant(path: string, generation: number, pid: number, ageMs = 0): void {
