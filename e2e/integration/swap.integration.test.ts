@@ -27,8 +27,8 @@ interface LoadResult {
   answeredBy: Record<string, number>;
 }
 
-/** `concurrency` clients sending streaming requests back to back until stopped. */
-function startLoad(model: string, concurrency: number): { stop: () => Promise<LoadResult> } {
+/** `concurrency` clients sending streaming requests back to back until stopped; `result` counts as it goes. */
+function startLoad(model: string, concurrency: number): { result: LoadResult; stop: () => Promise<LoadResult> } {
   const result: LoadResult = { ok: 0, failures: [], answeredBy: {} };
   let running = true;
   const worker = async (): Promise<void> => {
@@ -50,6 +50,7 @@ function startLoad(model: string, concurrency: number): { stop: () => Promise<Lo
   };
   const workers = Array.from({ length: concurrency }, () => worker());
   return {
+    result,
     stop: async () => {
       running = false;
       await Promise.all(workers);
@@ -58,7 +59,11 @@ function startLoad(model: string, concurrency: number): { stop: () => Promise<Lo
   };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits until `label` has answered `more` requests of `load` beyond what it had answered so far. */
+async function answered(load: { result: LoadResult }, label: string, more = 6): Promise<void> {
+  const target = (load.result.answeredBy[label] ?? 0) + more;
+  await expect.poll(() => load.result.answeredBy[label] ?? 0, { timeout: 10_000 }).toBeGreaterThanOrEqual(target);
+}
 
 async function answeredBy(model: string, count: number): Promise<string[]> {
   const labels: string[] = [];
@@ -73,15 +78,16 @@ it('swaps under load with the new connector up first, then the re-registration: 
   const [a, b] = upstreams as [FakeOllama, FakeOllama];
   await rig.deploy('swap-me', a);
   const load = startLoad('swap-me', 6);
-  await sleep(400);
+  await answered(load, 'upstream-A');
 
   const tokenB = await rig.newToken();
   const connectorB = rig.connect(tokenB, b);
   await connectorB.waitFor(/state: waiting/);
-  await sleep(300);
+  // B waits unbound; A keeps serving.
+  await answered(load, 'upstream-A');
   await rig.register('swap-me', tokenB);
   await connectorB.waitFor(/state: online/);
-  await sleep(500);
+  await answered(load, 'upstream-B');
 
   const result = await load.stop();
   expect(result.failures).toEqual([]);
@@ -90,25 +96,25 @@ it('swaps under load with the new connector up first, then the re-registration: 
   expect(new Set(await answeredBy('swap-me', 10))).toEqual(new Set(['upstream-B']));
   // The old backend finished what it had: nothing it started was cut off.
   expect(a.requests.filter((r) => r.aborted)).toEqual([]);
-});
+}, 60_000);
 
 it('swaps under load with the re-registration first, then the new connector: 0 failures', async () => {
-  const c = upstreams[2]!;
-  const load = startLoad('swap-me', 6);
-  await sleep(300);
+  const [, b, c] = upstreams as [FakeOllama, FakeOllama, FakeOllama];
+  await rig.deploy('swap-too', b);
+  const servedBefore = b.requests.length;
+  const load = startLoad('swap-too', 6);
+  await answered(load, 'upstream-B');
 
   const tokenC = await rig.newToken();
-  await rig.register('swap-me', tokenC);
+  await rig.register('swap-too', tokenC);
   // Until C's connector is online, B keeps serving.
-  await sleep(400);
+  await answered(load, 'upstream-B');
   const connectorC = rig.connect(tokenC, c);
   await connectorC.waitFor(/state: online/);
-  await sleep(500);
+  await answered(load, 'upstream-C');
 
   const result = await load.stop();
   expect(result.failures).toEqual([]);
-  expect(result.answeredBy['upstream-B']).toBeGreaterThan(0);
-  expect(result.answeredBy['upstream-C']).toBeGreaterThan(0);
-  expect(new Set(await answeredBy('swap-me', 10))).toEqual(new Set(['upstream-C']));
-  expect(upstreams[1]!.requests.filter((r) => r.aborted)).toEqual([]);
-});
+  expect(new Set(await answeredBy('swap-too', 10))).toEqual(new Set(['upstream-C']));
+  expect(b.requests.slice(servedBefore).filter((r) => r.aborted)).toEqual([]);
+}, 60_000);
