@@ -9,8 +9,22 @@ import { REPO_ROOT, tempDir } from '../support/processes.js';
 /**
  * electron-builder's packaged layout, checked offline: `electronDist` points at a stub
  * Electron, so nothing is downloaded; the real installers (AppImage, deb, dmg, nsis) need
- * the real binary and are built elsewhere.
+ * the real binary and are built elsewhere. The stub carries a fuse wire where Electron's
+ * binary has one (a sentinel, a version, a length, one byte per fuse), with Electron's
+ * defaults, so the fuses electron-builder flips can be read back.
  */
+
+const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
+/** Electron's fuse order (@electron/fuses FuseV1Options); '1' on, '0' off. */
+const FUSES = ['runAsNode', 'cookieEncryption', 'nodeOptions', 'nodeCliInspect', 'asarIntegrity', 'onlyLoadAppFromAsar', 'browserV8Snapshot', 'fileProtocolPrivileges'] as const;
+const ELECTRON_DEFAULT_WIRE = '10110001';
+
+function fuses(binary: string): Record<string, boolean> {
+  const bytes = readFileSync(binary);
+  const at = bytes.indexOf(FUSE_SENTINEL) + FUSE_SENTINEL.length;
+  const length = bytes[at + 1]!;
+  return Object.fromEntries(FUSES.slice(0, length).map((name, i) => [name, bytes[at + 2 + i] === 0x31]));
+}
 
 const run = promisify(execFile);
 const dir = tempDir('tokios-pack-');
@@ -20,7 +34,12 @@ let files: string[] = [];
 beforeAll(async () => {
   const stub = join(dir.path, 'electron-stub');
   mkdirSync(stub);
-  writeFileSync(join(stub, 'electron'), '#!/bin/sh\necho stub\n');
+  writeFileSync(join(stub, 'electron'), Buffer.concat([
+    Buffer.from(`#!/bin/sh\necho stub\nexit 0\n# ${FUSE_SENTINEL}`),
+    Buffer.from([1, ELECTRON_DEFAULT_WIRE.length]),
+    Buffer.from(ELECTRON_DEFAULT_WIRE),
+    Buffer.from('\n'),
+  ]));
   chmodSync(join(stub, 'electron'), 0o755);
   writeFileSync(join(stub, 'LICENSE'), '');
   writeFileSync(join(stub, 'version'), '45.5.0');
@@ -59,6 +78,20 @@ describe('packaged app', () => {
     for (const prefix of ['/node_modules/react/', '/node_modules/electron/', '/node_modules/vite/', '/node_modules/typescript/', '/e2e/', '/bench/', '/renderer/']) {
       expect(files.some((f) => f.startsWith(prefix)), prefix).toBe(false);
     }
+  });
+
+  it('flips the fuses: no running as Node, no NODE_OPTIONS or --inspect, the app only from an integrity-checked app.asar', () => {
+    expect(fuses(join(unpacked, 'tokios'))).toEqual({
+      runAsNode: false, cookieEncryption: true, nodeOptions: false, nodeCliInspect: false, asarIntegrity: true, onlyLoadAppFromAsar: true,
+      // Left as Electron ships them: the page is a file:// module script, which needs the file protocol's privileges.
+      browserV8Snapshot: false, fileProtocolPrivileges: true,
+    });
+  });
+
+  it('gives the Electron page a policy that lets it connect nowhere (it talks over IPC)', () => {
+    const html = extractFile(join(unpacked, 'resources', 'app.asar'), 'dist/renderer/index.html').toString();
+    const policy = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1] ?? '';
+    expect(policy.split('; ').filter((d) => d.startsWith('connect-src') || d.startsWith('default-src'))).toEqual(["default-src 'self'", "connect-src 'none'"]);
   });
 
   it('declares AppImage and deb for Linux, dmg for macOS, nsis for Windows', () => {

@@ -13,8 +13,14 @@ const PAGE = 'file:///opt/Tokios/resources/app.asar/dist/renderer/index.html';
 
 class FakeWebContents extends EventEmitter {
   openHandler: ((details: { url: string }) => { action: string }) | null = null;
-  permissionHandler: ((c: unknown, p: string, cb: (ok: boolean) => void) => void) | null = null;
-  session = { setPermissionRequestHandler: (h: FakeWebContents['permissionHandler']) => (this.permissionHandler = h) };
+  permissionHandler: ((c: unknown, p: string, cb: (ok: boolean) => void, details: { requestingUrl?: string }) => void) | null = null;
+  checkHandler: ((c: unknown, p: string, origin: string, details: { requestingUrl?: string }) => boolean) | null = null;
+  deviceHandler: ((details: unknown) => boolean) | null = null;
+  session = {
+    setPermissionRequestHandler: (h: FakeWebContents['permissionHandler']) => (this.permissionHandler = h),
+    setPermissionCheckHandler: (h: FakeWebContents['checkHandler']) => (this.checkHandler = h),
+    setDevicePermissionHandler: (h: FakeWebContents['deviceHandler']) => (this.deviceHandler = h),
+  };
   setWindowOpenHandler(h: FakeWebContents['openHandler']): void {
     this.openHandler = h;
   }
@@ -78,11 +84,23 @@ describe('main window', () => {
     expect(opened).toEqual(['https://ollama.com/download']);
   });
 
-  it('grants no permissions', () => {
+  it('grants the page only the clipboard write its copy buttons use, and nothing to anyone else', () => {
     const { window } = openWindow();
-    const answer = vi.fn();
-    window.webContents.permissionHandler!(null, 'media', answer);
-    expect(answer).toHaveBeenCalledWith(false);
+    const contents = window.webContents;
+    const asked = (permission: string, requestingUrl: string): boolean => {
+      let granted: boolean | null = null;
+      contents.permissionHandler!(null, permission, (ok) => (granted = ok), { requestingUrl });
+      return granted!;
+    };
+    for (const permission of ['media', 'geolocation', 'notifications', 'openExternal', 'clipboard-read', 'fullscreen']) {
+      expect(asked(permission, PAGE), permission).toBe(false);
+      expect(contents.checkHandler!(null, permission, 'file://', { requestingUrl: PAGE }), permission).toBe(false);
+    }
+    expect(asked('clipboard-sanitized-write', PAGE)).toBe(true);
+    expect(contents.checkHandler!(null, 'clipboard-sanitized-write', 'file://', { requestingUrl: PAGE })).toBe(true);
+    expect(asked('clipboard-sanitized-write', 'https://evil.example/')).toBe(false);
+    expect(contents.checkHandler!(null, 'clipboard-sanitized-write', 'https://evil.example', { requestingUrl: 'https://evil.example/' })).toBe(false);
+    expect(contents.deviceHandler!({ deviceType: 'usb' })).toBe(false);
   });
 });
 

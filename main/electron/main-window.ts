@@ -3,8 +3,8 @@ import type { BrowserWindow, BrowserWindowConstructorOptions, Event as ElectronE
 /**
  * The hardened main window: isolated, sandboxed, no Node in the page, no navigation away
  * from the app, no new windows (https links open in the user's browser instead), no
- * permissions, no webviews. Written against the few Electron objects it touches so tests
- * can hand it stand-ins.
+ * permission but the one the page uses, no webviews. Written against the few Electron
+ * objects it touches so tests can hand it stand-ins.
  */
 
 export interface WindowDeps {
@@ -56,6 +56,14 @@ export function isAppUrl(url: string, pageUrl: string): boolean {
   }
 }
 
+/** What the page uses: writing to the clipboard (the copy buttons). Everything else is refused. */
+const PAGE_PERMISSIONS: ReadonlySet<string> = new Set(['clipboard-sanitized-write']);
+
+/** Whether `permission` may be granted to a frame at `requestingUrl`: only the app page's own, only what it uses. */
+export function permissionAllowed(permission: string, requestingUrl: string | undefined, pageUrl: string): boolean {
+  return PAGE_PERMISSIONS.has(permission) && requestingUrl !== undefined && isAppUrl(requestingUrl, pageUrl);
+}
+
 /** Installs the navigation, new-window, permission and webview guards on `contents`. */
 export function hardenWebContents(contents: WebContents, pageUrl: string, openExternal: (url: string) => void): void {
   contents.on('will-navigate', (event: ElectronEvent, url: string) => {
@@ -69,7 +77,10 @@ export function hardenWebContents(contents: WebContents, pageUrl: string, openEx
     if (/^https:\/\//.test(details.url)) openExternal(details.url);
     return { action: 'deny' };
   });
-  contents.session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  const { session } = contents;
+  session.setPermissionRequestHandler((_contents, permission, callback, details) => callback(permissionAllowed(permission, details.requestingUrl, pageUrl)));
+  session.setPermissionCheckHandler((_contents, permission, _origin, details) => permissionAllowed(permission, details.requestingUrl, pageUrl));
+  session.setDevicePermissionHandler(() => false);
 }
 
 /** True for IPC from the app page's own top frame, and nothing else. */

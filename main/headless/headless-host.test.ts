@@ -18,7 +18,7 @@ const core = {
 
 beforeAll(async () => {
   mkdirSync(join(dir.path, 'ui'));
-  writeFileSync(join(dir.path, 'ui', 'index.html'), '<!doctype html><title>Tokios</title>');
+  writeFileSync(join(dir.path, 'ui', 'index.html'), `<!doctype html><meta http-equiv="Content-Security-Policy" content="connect-src 'none'" /><title>Tokios</title>`);
   writeFileSync(join(dir.path, 'secret.txt'), 'outside the renderer folder');
   host = await startHeadlessHost({ core: core as never, rendererDir: join(dir.path, 'ui'), log: new Logger('test') });
 });
@@ -40,12 +40,12 @@ function connect(options: { secret?: string; origin?: string; host?: string }): 
   });
 }
 
-function get(path: string, hostHeader: string): Promise<{ status: number; body: string }> {
+function get(path: string, hostHeader: string): Promise<{ status: number; body: string; csp: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: host.port, path, headers: { host: hostHeader } }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, csp: res.headers['content-security-policy'] as string | undefined }));
     });
     req.on('error', reject);
     req.end();
@@ -83,6 +83,10 @@ describe('headless host', () => {
   it('serves the renderer with a strict CSP and nothing outside its folder', async () => {
     const page = await get('/', `127.0.0.1:${host.port}`);
     expect(page.body).toContain('<title>Tokios</title>');
+    // The page may connect to this host's API socket, by the name it was opened with, and nowhere else.
+    expect(page.csp?.split('; ').filter((d) => d.startsWith('connect-src'))).toEqual([`connect-src ws://127.0.0.1:${host.port}/api`]);
+    expect((await get('/', `localhost:${host.port}`)).csp).toContain(`connect-src ws://localhost:${host.port}/api;`);
+    expect(page.body).not.toContain('Content-Security-Policy');
     for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt']) {
       expect((await get(path, `127.0.0.1:${host.port}`)).body).not.toContain('outside the renderer folder');
     }

@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
@@ -36,6 +36,9 @@ export interface HeadlessHost {
   close(): Promise<void>;
 }
 
+/** The Content-Security-Policy meta tag of the built page (see renderer/index.html). */
+const ELECTRON_CSP_TAG = /<meta http-equiv="Content-Security-Policy"[^>]*>/i;
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json', '.woff2': 'font/woff2',
@@ -49,10 +52,12 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
   const allowedHosts = (): Set<string> => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
   const allowedOrigins = (): Set<string> => new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`]);
 
-  const csp = (): string =>
+  // The page connects to one place: this host's API socket, at the host name it was opened by
+  // (one of allowedHosts, checked before anything is served).
+  const csp = (hostHeader: string): string =>
     [
       "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:",
-      `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`, "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+      `connect-src ws://${hostHeader}${API_PATH}`, "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
     ].join('; ');
 
   const serveFile = (req: IncomingMessage, res: ServerResponse): void => {
@@ -78,14 +83,17 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       return;
     }
     const type = TYPES[extname(file)] ?? 'application/octet-stream';
+    const html = type.startsWith('text/html');
     res.writeHead(200, {
       'content-type': type,
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
-      'cache-control': type.startsWith('text/html') ? 'no-store' : 'public, max-age=3600',
-      ...(type.startsWith('text/html') ? { 'content-security-policy': csp(), 'x-frame-options': 'DENY' } : {}),
+      'cache-control': html ? 'no-store' : 'public, max-age=3600',
+      ...(html ? { 'content-security-policy': csp(req.headers.host ?? ''), 'x-frame-options': 'DENY' } : {}),
     });
     if (req.method === 'HEAD') res.end();
+    // The page's own policy (Electron's: connect nowhere) would also apply; this host's replaces it.
+    else if (html) res.end(readFileSync(file, 'utf8').replace(ELECTRON_CSP_TAG, ''));
     else createReadStream(file).pipe(res);
   };
 
