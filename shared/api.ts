@@ -3,7 +3,7 @@ import type { LastError, RequestRecord, TunnelState } from './health.js';
 import type { UpstreamKind } from './tunnel-protocol.js';
 
 /**
- * The one contract between the UI and the core (STYLE: Podman's ipc-invoke-channel-map):
+ * The one contract between the UI and the core (docs/ARCHITECTURE.md §1):
  * every method with its argument and result types, every event with its payload. AppCore
  * implements it once; Electron IPC and the headless WebSocket only carry it.
  *

@@ -6,7 +6,7 @@ import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
 import { TunnelRig } from '../support/tunnel-rig.js';
 
 /**
- * The two-model example of DESIGN §1 through real processes: a `tokios gateway`, two
+ * The README's two-model example through real processes: a `tokios gateway`, two
  * `tokios connect` connectors, an Ollama-like and a llama.cpp-like upstream.
  */
 

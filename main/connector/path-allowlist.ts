@@ -1,8 +1,8 @@
 import { INFERENCE_ROUTES } from '../../shared/tunnel-protocol.js';
 
 /**
- * The connector's last line of defence: only the inference endpoints of DESIGN §4, matched
- * byte for byte. Nothing is decoded or normalised first, so `%2e%2e`, `%2F`, `\`, `//`,
+ * The connector's last line of defence: only the inference endpoints (docs/ARCHITECTURE.md
+ * §3), matched byte for byte. Nothing is decoded or normalised first, so `%2e%2e`, `%2F`, `\`, `//`,
  * `..`, mixed case and absolute URIs simply fail to match — there is no second
  * interpretation for an attacker to aim at. Model management (`/api/pull`, `/api/delete`,
  * `/api/create`, `/api/copy`, `/api/push`) is never on the list.
