@@ -266,11 +266,14 @@ export async function drains(report: FaultReport): Promise<void> {
   try {
     for (const who of ['connector', 'gateway'] as const) {
       const { connector } = await rig.deploy(`drain-${who}`, upstream, { model: 'gemma3:4b' });
+      const before = upstream.requests.length;
       const streams = Array.from({ length: 10 }, () => chat(rig.url, rig.apiKey, `drain-${who}`, { stream: true, tokens: 30, limitMs: 15_000 }));
-      await sleep(300);
+      // All ten are streaming (the upstream has them) before the signal, and the drain has
+      // begun (the gateway says so) before the extra request: conditions, not sleeps.
+      await eventually(async () => upstream.requests.length - before >= 10, 10_000, 20);
       const target = who === 'connector' ? connector : rig.gateway;
       target.signal('SIGTERM');
-      await sleep(200);
+      await rig.gateway.waitFor(who === 'connector' ? /draining at the connector's request/ : /draining: \d+ request/, 10_000);
       const during = await chat(rig.url, rig.apiKey, `drain-${who}`, { limitMs: 5000 });
       const outcomes = await Promise.all(streams);
       const { code } = await target.exited;
