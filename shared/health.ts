@@ -92,4 +92,6 @@ export interface RequestRecord {
   /** Generation speed where the upstream reports it (or it can be derived). */
   tokensPerSecond: number | null;
   error: string | null;
+  /** The gateway's `x-request-id` for this request, which the client also got. */
+  requestId: string | null;
 }

@@ -54,6 +54,8 @@ export const ResetCode = {
   FlowControl: 7,
   Protocol: 8,
   Internal: 9,
+  /** The upstream has no such endpoint (it answered 404 without naming a model). */
+  NotImplemented: 10,
 } as const;
 export type ResetCodeValue = (typeof ResetCode)[keyof typeof ResetCode];
 
@@ -108,6 +110,12 @@ export interface HelloPayload {
   models: string[];
   /** The model requests are rewritten to, when known. */
   model: string | null;
+  /**
+   * The routed inference paths the upstream answers itself (the gateway translates or
+   * refuses the others). Absent from connectors older than dialect translation: the
+   * gateway then assumes the defaults of `upstreamKind` (shared/upstream-endpoints.ts).
+   */
+  endpoints?: string[];
   limits: TunnelLimits;
 }
 
@@ -145,6 +153,7 @@ export const INFERENCE_ROUTES: ReadonlyArray<{ method: 'GET' | 'POST'; path: str
   { method: 'POST', path: '/api/chat', routedByModel: true },
   { method: 'POST', path: '/api/generate', routedByModel: true },
   { method: 'POST', path: '/api/embed', routedByModel: true },
+  { method: 'POST', path: '/api/show', routedByModel: true },
   { method: 'GET', path: '/v1/models', routedByModel: false },
   { method: 'GET', path: '/api/tags', routedByModel: false },
 ];

@@ -3,11 +3,13 @@ import type { ErrorCode, TokiosError } from '../../shared/errors.js';
 import type { ConnectorHealth, RequestRecord, TunnelState } from '../../shared/health.js';
 import { DEFAULT_LIMITS, type HelloPayload, type RequestHead, type SettingsPayload } from '../../shared/tunnel-protocol.js';
 import type { TokiosConfig } from '../../shared/tokios-config.js';
+import { upstreamEndpoints } from '../../shared/upstream-endpoints.js';
 import { probeUpstream, type UpstreamInfo } from '../detect/upstream-probe.js';
 import { Logger, peerText } from '../logging/logger.js';
 import type { TunnelSession, TunnelStream } from '../tunnel/tunnel-session.js';
 import { VERSION } from '../version.js';
 import type { BackoffPolicy } from '../../shared/backoff.js';
+import { probeEndpoints } from './endpoint-probe.js';
 import { TunnelClient, type TunnelClientStatus } from './tunnel-client.js';
 import { UpstreamForwarder, type ModelResolution } from './upstream-forwarder.js';
 
@@ -40,6 +42,8 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   private readonly client: TunnelClient;
   private readonly forwarder: UpstreamForwarder;
   private upstream: UpstreamInfo;
+  /** The version-dependent endpoints (Messages, Responses) the upstream was found to serve. */
+  private probedEndpoints: string[] = [];
   private upstreamReachable: boolean | null = null;
   private lastProbe = 0;
   private probing: Promise<UpstreamInfo> | null = null;
@@ -59,6 +63,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       upstream: config.upstream,
       log: this.log,
       resolveModel: () => this.resolveModel(),
+      upstreamKind: () => this.upstream.kind,
       onUpstreamReachable: (reachable, problem) => this.setUpstreamReachable(reachable, problem),
       onRecord: (record) => this.onRecord(record),
       onActivity: () => this.queueHealth(),
@@ -137,6 +142,8 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       upstreamKind: this.upstream.kind,
       models: this.upstream.models.slice(0, 1000),
       model: this.options.config.model ?? (this.upstream.models.length === 1 ? this.upstream.models[0]! : null),
+      // An upstream not identified yet says nothing: the gateway then passes everything through.
+      ...(this.upstream.kind === 'unknown' ? {} : { endpoints: upstreamEndpoints(this.upstream.kind, this.probedEndpoints) }),
       limits: DEFAULT_LIMITS,
     };
   }
@@ -221,7 +228,11 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   }
 
   private async probe(): Promise<UpstreamInfo> {
-    this.probing ??= probeUpstream(this.options.config.upstream).then((info) => {
+    this.probing ??= probeUpstream(this.options.config.upstream).then(async (info) => {
+      if (info.reachable && !info.loading && (info.kind !== this.upstream.kind || info.version !== this.upstream.version)) {
+        this.probedEndpoints = await probeEndpoints(this.options.config.upstream);
+        if (this.probedEndpoints.length > 0) this.log.info(`upstream ${info.url} also serves ${this.probedEndpoints.join(' and ')} itself`);
+      }
       this.probing = null;
       this.lastProbe = Date.now();
       if (info.reachable) {

@@ -7,14 +7,18 @@ import { describeSystemError, systemErrorCode } from '../system-errors.js';
 import type { TunnelStream } from '../tunnel/tunnel-session.js';
 import { rewriteModel } from './model-rewrite.js';
 import { checkRequestTarget } from './path-allowlist.js';
+import { ModelStamp } from './response-model-stamp.js';
 import { UsageScanner } from './usage-scanner.js';
 
 /**
  * Turns one tunnel stream into one request to the configured upstream, and its answer
  * back into the stream, chunk by chunk with backpressure both ways. Only allowlisted
  * paths, only to `upstream`; `Host` rewritten, hop-by-hop and client credentials dropped,
- * `model` rewritten to the upstream's model. A reset stream aborts the upstream request
- * at once, so a GPU does not keep generating for nobody.
+ * `model` rewritten to the upstream's model, and the answer's `model` to the deployment name
+ * (response-model-stamp.ts). An upstream's 404 that names no model means it lacks the
+ * endpoint: the stream is reset as NotImplemented, so the gateway can say so instead of
+ * passing on a bare "File Not Found". A reset stream aborts the upstream request at once, so
+ * a GPU does not keep generating for nobody.
  *
  * The upstream client is undici's dispatcher (Node's own HTTP client library): per request
  * it costs about half of node:http's ClientRequest, which matters at thousands of requests
@@ -31,6 +35,8 @@ export interface ForwarderOptions {
   maxBodyBytes?: number;
   /** Abort an upstream that sends nothing for this long (default 10 min: models load slowly). */
   idleTimeoutMs?: number;
+  /** The upstream's kind as last probed, for error messages. */
+  upstreamKind: () => string;
   /** Called with whether the upstream answered (true) or could not be reached (false). */
   onUpstreamReachable: (reachable: boolean, problem: string | null) => void;
   onRecord: (record: RequestRecord) => void;
@@ -97,6 +103,7 @@ export class UpstreamForwarder {
         if (stream.isClosed) return exchange.done(499, 'client disconnected');
         if ('problem' in prepared) return exchange.fail(prepared.code, prepared.code === ResetCode.BadRequest ? 400 : 502, prepared.problem);
         exchange.model = prepared.model;
+        if (check.routedByModel) exchange.stamp = new ModelStamp(head.deployment);
         this.request(pool, exchange, check.path, prepared.body);
       });
     };
@@ -149,18 +156,38 @@ export class UpstreamForwarder {
       onRequestStart(controller) {
         exchange.controller = controller;
       },
-      onResponseStart(controller, statusCode, responseHeaders) {
+      onResponseStart(_controller, statusCode, responseHeaders) {
         exchange.status = statusCode;
         options.onUpstreamReachable(true, null);
         const contentType = String(responseHeaders['content-type'] ?? '');
         exchange.streaming = contentType.startsWith('text/event-stream') || contentType.includes('ndjson');
-        stream.sendHead({ status: statusCode, headers: filterResponseHeaders(responseHeaders) });
+        const headers = filterResponseHeaders(responseHeaders);
+        // The stamp changes lengths: the gateway frames the body itself.
+        if (exchange.stamp) delete headers['content-length'];
+        if (statusCode === 404 && exchange.stamp) exchange.notFound = { headers, chunks: [], bytes: 0 };
+        else stream.sendHead({ status: statusCode, headers });
       },
       onResponseData(controller, chunk) {
         exchange.onChunk(chunk);
-        if (!stream.write(chunk)) controller.pause();
+        const held = exchange.notFound;
+        if (held && held.bytes < MAX_NOT_FOUND_BYTES) {
+          held.chunks.push(chunk);
+          held.bytes += chunk.length;
+          return;
+        }
+        if (held) exchange.releaseNotFound();
+        const out = exchange.stamp ? exchange.stamp.push(chunk) : chunk;
+        if (out.length > 0 && !stream.write(out)) controller.pause();
       },
       onResponseEnd() {
+        const held = exchange.notFound;
+        if (held && !mentionsModel(held.chunks)) {
+          const kind = options.upstreamKind();
+          return exchange.fail(ResetCode.NotImplemented, 501, `the ${kind} upstream has no ${exchange.head.method} ${path.split('?')[0]} (it answered 404)`);
+        }
+        if (held) exchange.releaseNotFound();
+        const tail = exchange.stamp?.flush();
+        if (tail && tail.length > 0) stream.write(tail);
         stream.end();
         exchange.done(exchange.status, null);
       },
@@ -202,6 +229,10 @@ class Exchange {
   firstByte: number | null = null;
   controller: Dispatcher.DispatchController | null = null;
   onDone: (() => void) | null = null;
+  /** Rewrites the answer's `model` to the deployment name (routed requests only). */
+  stamp: ModelStamp | null = null;
+  /** A 404 held back until its body says whether a model or the endpoint was missing. */
+  notFound: { headers: Record<string, string | string[]>; chunks: Buffer[]; bytes: number } | null = null;
   private readonly scanner = new UsageScanner();
   private finished = false;
 
@@ -215,6 +246,18 @@ class Exchange {
   onChunk(chunk: Buffer): void {
     if (this.firstByte === null) this.firstByte = performance.now();
     this.scanner.push(chunk);
+  }
+
+  /** Sends a held-back 404 on as the upstream's own answer. */
+  releaseNotFound(): void {
+    const held = this.notFound;
+    if (!held) return;
+    this.notFound = null;
+    this.stream.sendHead({ status: 404, headers: held.headers });
+    for (const chunk of held.chunks) {
+      const out = this.stamp ? this.stamp.push(chunk) : chunk;
+      if (out.length > 0) this.stream.write(out);
+    }
   }
 
   /** Resets the stream (telling the gateway why) and records the failure. */
@@ -235,6 +278,7 @@ class Exchange {
       time: this.time, method: this.head.method, path: this.pathname, model: this.model, status,
       ttftMs: this.firstByte !== null ? this.firstByte - this.start : null, durationMs: end - this.start,
       promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, tokensPerSecond, error,
+      requestId: this.head.headers['x-request-id']?.slice(0, 64) ?? null,
     });
     this.onDone?.();
   }
@@ -246,6 +290,14 @@ function filterResponseHeaders(headers: IncomingHttpHeaders): Record<string, str
     if (value !== undefined && !DROP_RESPONSE_HEADERS.has(name)) out[name] = value;
   }
   return out;
+}
+
+/** Enough of a 404 to tell "no such model" from "no such endpoint". */
+const MAX_NOT_FOUND_BYTES = 16 * 1024;
+
+/** Upstreams name the model when it is the model that is missing; route 404s never do. */
+function mentionsModel(chunks: Buffer[]): boolean {
+  return /model/i.test(Buffer.concat(chunks).toString('latin1'));
 }
 
 function isConnectError(error: { code?: string }): boolean {

@@ -26,19 +26,21 @@ export interface ProbeOptions {
   timeoutMs?: number;
 }
 
-interface Answer {
+export interface Answer {
   status: number;
   json: unknown;
 }
 
 /**
- * A small GET with node:http rather than fetch: fetch would load a second HTTP client into
- * every connector process just for these few probes.
+ * A small request with node:http rather than fetch: fetch would load a second HTTP client
+ * into every connector process just for these few probes.
  */
-function get(base: string, path: string, timeoutMs: number): Promise<Answer> {
+export function probeRequest(base: string, method: 'GET' | 'POST', path: string, timeoutMs: number, body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, base);
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { headers: { accept: 'application/json' }, timeout: timeoutMs }, (res) => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, timeout: timeoutMs }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -57,8 +59,12 @@ function get(base: string, path: string, timeoutMs: number): Promise<Answer> {
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'TimeoutError' })));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
+}
+
+function get(base: string, path: string, timeoutMs: number): Promise<Answer> {
+  return probeRequest(base, 'GET', path, timeoutMs);
 }
 
 function describeFailure(url: string, error: unknown): string {

@@ -108,7 +108,15 @@ export function parseHello(payload: Buffer): HelloPayload {
     throw new FrameError('hello has an invalid models list');
   }
   if (model !== null && (typeof model !== 'string' || model.length > 256)) throw new FrameError('hello has an invalid model');
-  return { version, upstreamKind: upstreamKind as UpstreamKind, models: models as string[], model: model as string | null, limits: parseLimits(value.limits, 'hello') };
+  const hello: HelloPayload = { version, upstreamKind: upstreamKind as UpstreamKind, models: models as string[], model: model as string | null, limits: parseLimits(value.limits, 'hello') };
+  const endpoints = value.endpoints;
+  if (endpoints !== undefined) {
+    if (!Array.isArray(endpoints) || endpoints.length > 64 || !endpoints.every((e) => typeof e === 'string' && e.length <= 128)) {
+      throw new FrameError('hello has an invalid endpoints list');
+    }
+    hello.endpoints = endpoints as string[];
+  }
+  return hello;
 }
 
 export function parseSettings(payload: Buffer): SettingsPayload {

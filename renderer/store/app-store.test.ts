@@ -36,7 +36,7 @@ describe('store slices', () => {
 
   it('records requests newest first, at most 200', async () => {
     const { api, store } = setup();
-    const record = { time: 1, method: 'POST', path: '/v1/chat/completions', model: 'm', status: 200, ttftMs: 1, durationMs: 2, promptTokens: 1, completionTokens: 2, tokensPerSecond: 3, error: null };
+    const record = { time: 1, method: 'POST', path: '/v1/chat/completions', model: 'm', status: 200, ttftMs: 1, durationMs: 2, promptTokens: 1, completionTokens: 2, tokensPerSecond: 3, error: null, requestId: null };
     for (let i = 0; i < 205; i++) api.emit('deployment.request', { id: 'd1', record: { ...record, time: i } });
     const list = store.getState().requests.d1!;
     expect(list).toHaveLength(200);

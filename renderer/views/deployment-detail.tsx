@@ -87,7 +87,7 @@ export function DeploymentDetail({ id }: { id: string }) {
               <tbody>
                 {requests.slice(0, 200).map((r, i) => (
                   <tr key={`${r.time}-${i}`} className={r.status >= 400 || r.error ? 'bad' : ''}>
-                    <td>{formatTime(r.time)}</td>
+                    <td title={r.requestId ? `request id ${r.requestId}` : undefined}>{formatTime(r.time)}</td>
                     <td><code>{r.path}</code></td>
                     <td>{r.model ?? '—'}</td>
                     <td title={r.error ?? undefined}>{r.status === 499 ? 'cancelled' : r.status}</td>
