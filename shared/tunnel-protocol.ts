@@ -150,6 +150,7 @@ export const INFERENCE_ROUTES: ReadonlyArray<{ method: 'GET' | 'POST'; path: str
   { method: 'POST', path: '/v1/embeddings', routedByModel: true },
   { method: 'POST', path: '/v1/responses', routedByModel: true },
   { method: 'POST', path: '/v1/messages', routedByModel: true },
+  { method: 'POST', path: '/v1/messages/count_tokens', routedByModel: true },
   { method: 'POST', path: '/api/chat', routedByModel: true },
   { method: 'POST', path: '/api/generate', routedByModel: true },
   { method: 'POST', path: '/api/embed', routedByModel: true },

@@ -9,12 +9,13 @@ import type { UpstreamKind } from './tunnel-protocol.js';
  * answers its native API. The Anthropic Messages and OpenAI Responses endpoints depend on
  * the server's version — Ollama serves `/v1/responses` from 0.13.3 and `/v1/messages` from
  * 0.14; llama.cpp's `llama-server` serves `/v1/messages` from late-2025 builds and
- * `/v1/responses` from early-2026 builds — so the connector probes for those two
- * ({@link PROBED_ENDPOINTS}) and reports what it found in its Hello.
+ * `/v1/responses` from early-2026 builds — so the connector probes for those (and
+ * Anthropic's token counting next to Messages; {@link PROBED_ENDPOINTS}) and reports what it
+ * found in its Hello.
  */
 
 /** Endpoints whose presence depends on the upstream's version: the connector probes them. */
-export const PROBED_ENDPOINTS = ['/v1/messages', '/v1/responses'] as const;
+export const PROBED_ENDPOINTS = ['/v1/messages', '/v1/messages/count_tokens', '/v1/responses'] as const;
 
 const OPENAI_COMPATIBLE = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'];
 const OLLAMA_NATIVE = ['/api/chat', '/api/generate', '/api/embed', '/api/show'];

@@ -11,7 +11,7 @@ export interface Command {
   options: NonNullable<ParseArgsConfig['options']>;
   allowPositionals?: boolean;
   /** Returns the process exit code. */
-  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+  run(values: Record<string, string | boolean | string[] | undefined>, positionals: string[]): Promise<number>;
 }
 
 /** Exit codes scripts can rely on. */
@@ -24,16 +24,16 @@ export const ExitCode = {
   TokenRejected: 3,
 } as const;
 
-export function parseCommandArgs(command: Command, argv: string[]): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+export function parseCommandArgs(command: Command, argv: string[]): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   try {
     const parsed = parseArgs({ args: argv, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: command.allowPositionals ?? false, strict: true });
-    return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+    return { values: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals };
   } catch (error) {
     throw new TokiosError('USAGE', `${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')}\nRun 'tokios ${command.name} --help' for usage.`);
   }
 }
 
-export function requireString(values: Record<string, string | boolean | undefined>, name: string, command: string): string {
+export function requireString(values: Record<string, string | boolean | string[] | undefined>, name: string, command: string): string {
   const value = values[name];
   if (typeof value !== 'string' || value === '') throw new TokiosError('USAGE', `tokios ${command}: --${name} is required. Run 'tokios ${command} --help' for usage.`);
   return value;

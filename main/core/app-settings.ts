@@ -20,6 +20,11 @@ const Settings = v.object({
   ),
   /** Extra OpenAI-compatible endpoints the detector probes. */
   detectUrls: v.optional(v.array(v.string()), () => []),
+  /**
+   * Origins browser apps may call the embedded gateway from (`*` for any), like
+   * `tokios gateway --cors-origin`; empty keeps CORS off. Checked when the gateway opens.
+   */
+  corsOrigins: v.optional(v.array(v.string()), () => []),
 });
 
 export type AppSettings = v.InferOutput<typeof Settings>;

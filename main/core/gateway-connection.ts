@@ -35,6 +35,8 @@ export interface EmbeddedOptions {
   secrets: SecretStore;
   log: Logger;
   heartbeatMs?: number;
+  /** Origins browser apps may call the gateway from (settings.json `corsOrigins`). */
+  corsOrigins?: readonly string[];
 }
 
 export async function openEmbeddedGateway(options: EmbeddedOptions): Promise<GatewayConnection> {
@@ -42,7 +44,10 @@ export async function openEmbeddedGateway(options: EmbeddedOptions): Promise<Gat
   let warning: string | null = null;
   let gateway: Gateway;
   const start = (port: number): Promise<Gateway> =>
-    startGateway({ dataDir: join(options.dataDir, 'gateway'), host: '127.0.0.1', port, log: log.child('gateway'), ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
+    startGateway({
+      dataDir: join(options.dataDir, 'gateway'), host: '127.0.0.1', port, log: log.child('gateway'), corsOrigins: options.corsOrigins ?? [],
+      ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    });
   try {
     gateway = await start(options.port);
   } catch (error) {

@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import type { GatewayInfo } from '../../shared/api.js';
 import { TokiosError } from '../../shared/errors.js';
 import { normalizeGatewayUrl } from '../../shared/tokios-config.js';
 import type { SecretStore } from '../deployments/secret-store.js';
+import { parseCorsOrigins } from '../gateway/dialects/cors-policy.js';
 import { registerSecret, type Logger } from '../logging/logger.js';
 import type { ApiEventBus } from './api-events.js';
 import type { AppSettings, SettingsFile } from './app-settings.js';
@@ -113,7 +115,9 @@ export class GatewayService {
   }
 
   private openEmbedded(port: number): Promise<GatewayConnection> {
-    const { dataDir, secrets, log, heartbeatMs } = this.options;
-    return openEmbeddedGateway({ dataDir, port, secrets, log, ...(heartbeatMs ? { heartbeatMs } : {}) });
+    const { dataDir, secrets, log, heartbeatMs, settings } = this.options;
+    // A bad entry stops the embedded gateway with a message naming the file and the setting.
+    const corsOrigins = parseCorsOrigins(settings.get().corsOrigins, `${join(dataDir, 'settings.json')}: corsOrigins`);
+    return openEmbeddedGateway({ dataDir, port, secrets, log, corsOrigins, ...(heartbeatMs ? { heartbeatMs } : {}) });
   }
 }

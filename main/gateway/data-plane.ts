@@ -1,13 +1,18 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { INFERENCE_ROUTES, ResetCode, type RequestHead, type ResetCodeValue, type ResponseHead } from '../../shared/tunnel-protocol.js';
 import type { Logger } from '../logging/logger.js';
+import { planExchange } from './dialects/exchange-plan.js';
+import { ModelCatalog } from './dialects/model-catalog.js';
+import { isGatewayOwnedHeader, REQUEST_ID_HEADER, requestIdOf } from './dialects/request-id.js';
+import type { ResponseTransform } from './dialects/translated-response.js';
 import type { GatewayStore } from './gateway-store.js';
 import { BodyTooLargeError, CREDENTIAL_HEADERS, HOP_BY_HOP, presentedKey, readBody, sendError, sendJson } from './http-util.js';
 import type { TunnelEntry, TunnelRegistry } from './tunnel-registry.js';
 
 /**
  * The OpenAI/Anthropic/Ollama-compatible front door: authenticates the API key, routes by
- * the body's `model` to a deployment's tunnel, and streams the answer back as it comes.
+ * the body's `model` to a deployment's tunnel, and streams the answer back as it comes —
+ * translated when the upstream does not speak the client's dialect (dialects/).
  */
 
 export interface DataPlaneOptions {
@@ -28,22 +33,25 @@ export class DataPlane {
   /** Inference requests being answered right now (the gateway drains these on shutdown). */
   inFlight = 0;
   private idleWaiters: Array<() => void> = [];
+  private readonly catalog: ModelCatalog;
 
-  constructor(private readonly options: DataPlaneOptions) {}
+  constructor(private readonly options: DataPlaneOptions) {
+    this.catalog = new ModelCatalog(options.registry);
+  }
 
   /** True when this plane answers `method pathname` (the router's question). */
   handles(method: string, pathname: string): boolean {
-    return (method === 'POST' && ROUTED.has(pathname)) || (method === 'GET' && pathname === '/v1/models');
+    return (method === 'POST' && ROUTED.has(pathname)) || this.catalog.handles(method, pathname);
   }
 
   /** Whether `pathname` is one of ours with another method (405 rather than 404). */
   knowsPath(pathname: string): boolean {
-    return ROUTED.has(pathname) || pathname === '/v1/models';
+    return ROUTED.has(pathname) || this.catalog.knowsPath(pathname);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
     if (!this.authenticate(req, res)) return;
-    if (pathname === '/v1/models') return this.listModels(res);
+    if (this.catalog.handles(req.method ?? 'GET', pathname)) return this.catalog.handle(req, res, pathname);
     if (this.options.isDraining()) {
       sendError(res, 503, 'The gateway is shutting down; retry in a moment.', 'service_unavailable', 'gateway_draining', { 'retry-after': '1', connection: 'close' });
       return;
@@ -73,12 +81,6 @@ export class DataPlane {
       return false;
     }
     return true;
-  }
-
-  private listModels(res: ServerResponse): void {
-    const created = Math.floor(Date.now() / 1000);
-    const data = this.options.registry.onlineNames().map((name) => ({ id: name, object: 'model', created, owned_by: 'tokios' }));
-    sendJson(res, 200, { object: 'list', data });
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -115,6 +117,9 @@ export class DataPlane {
     }
 
     const head: RequestHead = { method: 'POST', path: req.url ?? '/', headers: forwardHeaders(req), deployment: model };
+    // The gateway's request id travels on, so the connector's request log carries it too.
+    const requestId = requestIdOf(res);
+    if (requestId) head.headers[REQUEST_ID_HEADER] = requestId;
     this.forward(req, res, head, body, 0);
   }
 
@@ -148,6 +153,13 @@ export class DataPlane {
 
   /** One attempt over one tunnel; `onRefused` runs when the connector never took it. */
   private exchange(entry: TunnelEntry, res: ServerResponse, head: RequestHead, body: Buffer, onRefused: (reason: string) => void): void {
+    // Dialects: pass through, translate, answer here, or refuse — decided by this tunnel's upstream.
+    const plan = planExchange(head, body, { hello: entry.hello, connectedAt: entry.connectedAt, requestId: requestIdOf(res) });
+    if (plan.kind === 'refuse') return sendError(res, plan.status, plan.message, plan.type, plan.code, plan.headers);
+    if (plan.kind === 'answer') return sendJson(res, 200, plan.body);
+    let transform: ResponseTransform | null = null;
+    if (plan.kind === 'translate') ({ head, body, transform } = plan);
+
     const stream = entry.session.openStream(head, body.length === 0);
     if (body.length > 0) stream.end(body);
     let waitingForDrain = false;
@@ -161,8 +173,9 @@ export class DataPlane {
     const log = this.options.log;
 
     stream.handler = {
-      onHead(response: ResponseHead) {
+      onHead(upstream: ResponseHead) {
         if (res.destroyed) return;
+        const response = transform ? transform.head(upstream) : upstream;
         res.writeHead(response.status, responseHeaders(response.headers));
         // Streaming answers: let the client see the status line before the first token.
         const type = String(response.headers['content-type'] ?? '');
@@ -170,8 +183,9 @@ export class DataPlane {
       },
       onData(chunk: Buffer) {
         if (res.destroyed) return;
+        const out = transform ? transform.data(chunk) : chunk;
         // Always written; credit goes back to the connector only once the client took it.
-        const flushed = res.write(chunk);
+        const flushed = out.length === 0 || res.write(out);
         if (waitingForDrain || !flushed) {
           unconsumed += chunk.length;
           if (!waitingForDrain) {
@@ -187,7 +201,7 @@ export class DataPlane {
           sendError(res, 502, `Deployment '${head.deployment}' ended the response without a status.`, 'upstream_error', 'upstream_error');
           return;
         }
-        res.end();
+        res.end(transform?.end());
       },
       onReset(code: ResetCodeValue, reason: string) {
         if (code === ResetCode.RefusedStream && !res.headersSent) {
@@ -195,13 +209,15 @@ export class DataPlane {
           return;
         }
         if (res.headersSent) {
-          // Mid-response: the only honest signal left is to cut the connection.
           log.warn(`deployment '${head.deployment}' stream ${stream.id} reset mid-response: ${reason}`);
-          res.destroy();
+          // A translated stream can say so in its own dialect; otherwise the only honest signal left is to cut the connection.
+          const last = transform?.fail(reason);
+          if (last) res.end(last);
+          else res.destroy();
           return;
         }
         const [status, type, errorCode] = resetToHttp(code);
-        sendError(res, status, `Deployment '${head.deployment}': ${reason}`, type, errorCode);
+        sendError(res, status, `Deployment '${head.deployment}': ${reason}`, type, errorCode, code === ResetCode.NotImplemented ? { 'x-should-retry': 'false' } : {});
       },
     };
     res.on('close', () => {
@@ -234,7 +250,7 @@ function forwardHeaders(req: IncomingMessage): Record<string, string> {
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || CREDENTIAL_HEADERS.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || CREDENTIAL_HEADERS.has(name) || name === REQUEST_ID_HEADER) continue;
     const value = raw[i + 1]!;
     out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
   }
@@ -244,7 +260,7 @@ function forwardHeaders(req: IncomingMessage): Record<string, string> {
 function responseHeaders(headers: Record<string, string | string[]>): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!RESPONSE_HOP_BY_HOP.has(name.toLowerCase())) out[name] = value;
+    if (!RESPONSE_HOP_BY_HOP.has(name.toLowerCase()) && !isGatewayOwnedHeader(name)) out[name] = value;
   }
   return out;
 }
@@ -257,6 +273,8 @@ function resetToHttp(code: ResetCodeValue): [number, string, string] {
       return [400, 'invalid_request_error', 'bad_request'];
     case ResetCode.PathNotAllowed:
       return [403, 'invalid_request_error', 'path_not_allowed'];
+    case ResetCode.NotImplemented:
+      return [501, 'not_implemented_error', 'endpoint_not_implemented'];
     case ResetCode.RefusedStream:
       return [503, 'service_unavailable', 'deployment_unavailable'];
     default:

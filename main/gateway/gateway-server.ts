@@ -5,6 +5,8 @@ import { CloseCode, DEFAULT_HEARTBEAT_MS } from '../../shared/tunnel-protocol.js
 import { Logger } from '../logging/logger.js';
 import { ControlPlane } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
+import { CorsPolicy } from './dialects/cors-policy.js';
+import { assignRequestId } from './dialects/request-id.js';
 import { GatewayStore } from './gateway-store.js';
 import { sendError } from './http-util.js';
 import { TunnelPlane } from './tunnel-plane.js';
@@ -26,6 +28,8 @@ export interface GatewayOptions {
   drainTimeoutMs?: number;
   /** Only API keys may register names (a leaked tunnel token then cannot re-bind one). */
   registerNeedsApiKey?: boolean;
+  /** Origins browser apps may call from (`*` for any); none by default (CORS off). See dialects/cors-policy.ts. */
+  corsOrigins?: readonly string[];
   log?: Logger;
 }
 
@@ -69,8 +73,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     isDraining: () => draining,
   });
   const controlPlane = new ControlPlane({ store, registry, log, registerNeedsApiKey: options.registerNeedsApiKey ?? false });
+  const cors = new CorsPolicy(options.corsOrigins ?? [], log);
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    assignRequestId(req, res);
+    if (cors.handle(req, res)) return;
     const url = req.url ?? '';
     if (!url.startsWith('/')) {
       sendError(res, 400, 'Request target must be a path (origin-form), not an absolute URI.', 'invalid_request_error', 'bad_request_target');
@@ -158,6 +165,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
 
-  log.info(`listening on ${url} (data in ${options.dataDir})`);
+  log.info(`listening on ${url} (data in ${options.dataDir})${cors.enabled ? `; browser apps allowed from ${(options.corsOrigins ?? []).join(', ')}` : ''}`);
   return { url, port, store, registry, controlPlane, close, destroy };
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { openAIError } from '../../shared/errors.js';
+import { errorBody, errorDialectOf } from './dialects/dialect-errors.js';
+import { requestIdOf } from './dialects/request-id.js';
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -58,9 +59,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-/** Answers with the OpenAI error shape `{"error": {"message", "type", "code", "param"}}`. */
+/**
+ * Answers with an error in the request's own dialect (dialects/dialect-errors.ts): OpenAI's
+ * `{"error": {"message", "type", "code", "param"}}` unless the route is Anthropic's or Ollama's.
+ */
 export function sendError(res: ServerResponse, status: number, message: string, type: string, code: string, headers: Record<string, string> = {}): void {
-  sendJson(res, status, openAIError(message, type, code), headers);
+  sendJson(res, status, errorBody(errorDialectOf(res.req), status, message, type, code, requestIdOf(res)), headers);
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and ones a proxy must set itself. */

@@ -1,13 +1,16 @@
+import { parseCorsOrigins } from '../../gateway/dialects/cors-policy.js';
 import { startGateway } from '../../gateway/gateway-server.js';
 import { Logger } from '../../logging/logger.js';
 import { type Command, ExitCode, defaultGatewayDataDir, parsePort, waitForShutdownSignal } from '../cli-support.js';
 
 export const gatewayCommand: Command = {
   name: 'gateway',
-  help: `Usage: tokios gateway [--port P] [--data DIR] [--host H]
+  help: `Usage: tokios gateway [--port P] [--data DIR] [--host H] [--cors-origin ORIGIN]…
 
 Runs the routing gateway: clients call it with an API key and choose a deployment by
 the request's "model"; connectors reach it over WebSocket tunnels at /v1/tunnel.
+OpenAI (Chat Completions, Responses), Anthropic (Messages) and Ollama clients all work:
+requests an upstream does not speak are translated, or answered 501 when they cannot be.
 
 Prints its base URL as the first line of stdout (logs go to stderr), serves until
 SIGTERM or Ctrl-C, then drains: requests in flight finish, new ones get 503.
@@ -22,6 +25,10 @@ Options:
   --register-with-key-only
                    accept 'tokios register' only with an API key (TOKIOS_API_KEY), not
                    with the tunnel token alone: for gateways other people can reach
+  --cors-origin ORIGIN
+                   let browser apps from ORIGIN (e.g. http://localhost:5173) call the
+                   gateway; repeat it, or separate origins with commas; * allows any.
+                   Without it, cross-origin browser requests are refused
   -h, --help       show this help
 
 Then:  tokios key create --data DIR      an API key for clients
@@ -33,11 +40,13 @@ Then:  tokios key create --data DIR      an API key for clients
     'max-body': { type: 'string' },
     heartbeat: { type: 'string' },
     'register-with-key-only': { type: 'boolean' },
+    'cors-origin': { type: 'string', multiple: true },
   },
   async run(values) {
     const dataDir = (values.data as string | undefined) ?? defaultGatewayDataDir();
     const maxBody = values['max-body'] === undefined ? undefined : Number(values['max-body']);
     const heartbeat = values.heartbeat === undefined ? undefined : Number(values.heartbeat);
+    const corsOrigins = parseCorsOrigins((values['cors-origin'] as string[] | undefined) ?? [], '--cors-origin');
     const log = new Logger('gateway');
     const gateway = await startGateway({
       dataDir,
@@ -45,6 +54,7 @@ Then:  tokios key create --data DIR      an API key for clients
       port: parsePort((values.port as string | undefined) ?? '8787'),
       log,
       registerNeedsApiKey: values['register-with-key-only'] === true,
+      corsOrigins,
       ...(maxBody && maxBody > 0 ? { maxBodyBytes: maxBody } : {}),
       ...(heartbeat && heartbeat > 0 ? { heartbeatMs: heartbeat } : {}),
     });

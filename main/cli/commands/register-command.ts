@@ -5,7 +5,7 @@ import { GatewayClient } from '../../gateway/gateway-client.js';
 import { type Command, ExitCode, requireString } from '../cli-support.js';
 
 /** The tunnel token from --token, --token-file or TOKIOS_TUNNEL_TOKEN, checked for shape. */
-export function tokenFromArgs(values: Record<string, string | boolean | undefined>, command: string): string {
+export function tokenFromArgs(values: Record<string, string | boolean | string[] | undefined>, command: string): string {
   let token: string | undefined;
   let source = '--token';
   if (typeof values.token === 'string') token = values.token;

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { normalize, parseSse } from '../../../e2e/support/sse-fixtures.js';
+import { plainTextDelta } from './chat-stream-reader.js';
+import { translateMessages } from './messages-translator.js';
+import { translateResponses } from './responses-translator.js';
+import { TranslatedResponse } from './translated-response.js';
+import { TranslationError, type Translate } from './translation-types.js';
+
+/**
+ * Translation against recorded sequences of each dialect (e2e/fixtures/dialects): requests
+ * into Chat Completions, Chat Completions answers and streams back out — whole, cut into
+ * pieces at every size, and with the fast path for text chunks ruled out.
+ */
+
+const fixture = (name: string): Buffer => readFileSync(new URL(`../../../e2e/fixtures/dialects/${name}`, import.meta.url));
+const json = (name: string): unknown => JSON.parse(fixture(name).toString('utf8'));
+
+const DIALECTS: Array<[string, Translate, Record<string, unknown>]> = [
+  ['messages', translateMessages, { model: 'x', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }],
+  ['responses', translateResponses, { model: 'x', input: 'Hi' }],
+];
+
+function run(translate: Translate, request: Record<string, unknown>, head: { status: number; type: string }, chunks: Buffer[]): string {
+  const response = new TranslatedResponse(translate(request, 'my-deploy'), 'my-deploy', 'anthropic', 'req_test');
+  response.head({ status: head.status, headers: { 'content-type': head.type } });
+  let out = '';
+  for (const chunk of chunks) out += response.data(chunk);
+  return out + response.end();
+}
+
+function slices(buffer: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < buffer.length; i += size) out.push(buffer.subarray(i, i + size));
+  return out;
+}
+
+/** The same stream with spaces after every colon: valid, but not what the fast path takes. */
+function spaced(sse: Buffer): Buffer {
+  const text = sse.toString('utf8').split('\n').map((line) => {
+    if (!line.startsWith('data: {')) return line;
+    return `data: ${JSON.stringify(JSON.parse(line.slice(6)), null, 1).replace(/\n\s*/g, ' ')}`;
+  });
+  return Buffer.from(text.join('\n'));
+}
+
+describe('requests become Chat Completions requests', () => {
+  it('Messages: system blocks, images, tool use and results, tool choice, stop sequences', () => {
+    expect(translateMessages(json('messages-request.json'), 'claude-local').chat).toEqual(json('messages-request.chat.json'));
+  });
+
+  it('Responses: instructions, developer and image input, function calls and outputs, a JSON schema', () => {
+    expect(translateResponses(json('responses-request.json'), 'codex-local').chat).toEqual(json('responses-request.chat.json'));
+  });
+
+  it('refuses what Chat Completions cannot carry, saying what and where', () => {
+    const refuse = (translate: Translate, body: unknown): string => {
+      try {
+        translate(body, 'd');
+      } catch (error) {
+        expect(error).toBeInstanceOf(TranslationError);
+        return (error as Error).message;
+      }
+      throw new Error('translated what it should have refused');
+    };
+    expect(refuse(translateMessages, { messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'web_search_20250305', name: 'web_search' }] })).toMatch(/tools\[0\].*web_search_20250305/);
+    expect(refuse(translateMessages, { messages: [] })).toMatch(/`messages` must be a non-empty array/);
+    expect(refuse(translateMessages, { messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'x' } }] }] })).toMatch(/messages\[0\]\.content\[0\]: document blocks/);
+    expect(refuse(translateResponses, { input: 'x', previous_response_id: 'resp_1' })).toMatch(/previous_response_id/);
+    expect(refuse(translateResponses, { input: 'x', tools: [{ type: 'web_search_preview' }] })).toMatch(/tools\[0\]: web_search_preview tools/);
+  });
+
+  it('asks for usage in streams, so the translated stream can report it', () => {
+    expect(translateMessages({ stream: true, messages: [{ role: 'user', content: 'x' }] }, 'd').chat.stream_options).toEqual({ include_usage: true });
+    expect(translateResponses({ stream: true, input: 'x' }, 'd').chat.stream_options).toEqual({ include_usage: true });
+  });
+});
+
+describe.each(DIALECTS)('%s answers', (name, translate, request) => {
+  for (const stream of ['stream-text', 'stream-tool-split']) {
+    it(`${stream}: the documented event sequence, however the bytes are cut`, () => {
+      const expected = json(`${name}-${stream}.events.json`);
+      const input = fixture(`chat-${stream}.sse`);
+      const streamed = { ...request, stream: true };
+      const sse = { status: 200, type: 'text/event-stream' };
+      for (const size of [input.length, 64, 7, 1]) {
+        expect(normalize(parseSse(run(translate, streamed, sse, slices(input, size)))), `slices of ${size}`).toEqual(expected);
+      }
+      expect(normalize(parseSse(run(translate, streamed, sse, [spaced(input)]))), 'without the fast path').toEqual(expected);
+    });
+  }
+
+  it('a whole answer with a tool call', () => {
+    const out = run(translate, request, { status: 200, type: 'application/json' }, [fixture('chat-completion-tool.json')]);
+    expect(normalize(JSON.parse(out))).toEqual(json(`${name}-reply-tool.json`));
+  });
+
+  it('a whole answer to a streaming request comes as that dialect\'s stream', () => {
+    const out = parseSse(run(translate, { ...request, stream: true }, { status: 200, type: 'application/json' }, [fixture('chat-completion-tool.json')]));
+    const names = out.map((e) => e.event);
+    if (name === 'messages') {
+      expect(names).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+      expect(out[7]!.data).toMatchObject({ delta: { stop_reason: 'tool_use' }, usage: { input_tokens: 82, output_tokens: 17 } });
+    } else {
+      expect(names[0]).toBe('response.created');
+      expect(names.at(-1)).toBe('response.completed');
+      expect((out.at(-1)!.data as { response: { output: unknown[] } }).response.output).toHaveLength(2);
+    }
+  });
+
+  it('an error inside the stream ends it with the dialect\'s error event', () => {
+    const input = Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}\n\ndata: {"error":{"message":"slot unavailable","type":"server_error"}}\n\n');
+    const out = parseSse(run(translate, { ...request, stream: true }, { status: 200, type: 'text/event-stream' }, [input]));
+    const error = out.find((e) => e.event === 'error')!;
+    expect(JSON.stringify(error.data)).toContain("Deployment 'my-deploy': slot unavailable".slice(-16));
+    expect(out.at(-1)!.event).toBe(name === 'messages' ? 'error' : 'response.failed');
+  });
+
+  it('an upstream error status becomes an error body naming the deployment', () => {
+    const out = JSON.parse(run(translate, { ...request, stream: true }, { status: 404, type: 'application/json' }, [Buffer.from('{"error":{"message":"model \\"gemma3:4b\\" not found, try pulling it first","type":"api_error"}}')]));
+    expect(out).toEqual({ type: 'error', error: { type: 'not_found_error', message: 'Deployment \'my-deploy\': model "gemma3:4b" not found, try pulling it first' }, request_id: 'req_test' });
+  });
+});
+
+describe('the fast path for text chunks', () => {
+  it('cuts out the content literal only when nothing else is in the chunk', () => {
+    expect(plainTextDelta('{"choices":[{"index":0,"delta":{"content":"a\\"b\\\\"},"finish_reason":null}]}')).toBe('"a\\"b\\\\"');
+    expect(plainTextDelta('{"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":null}')).toBe('"x"');
+    expect(plainTextDelta('{"choices":[{"delta":{"content":"x"},"finish_reason":"stop"}]}')).toBeNull();
+    expect(plainTextDelta('{"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":{"prompt_tokens":1}}')).toBeNull();
+    expect(plainTextDelta('{"choices":[{"delta":{"content":"x","tool_calls":[]},"finish_reason":null}]}')).toBeNull();
+    expect(plainTextDelta('{"choices":[{"delta":{"reasoning_content":"x","content":"y"},"finish_reason":null}]}')).toBeNull();
+    expect(plainTextDelta('{"choices":[{"delta":{"content": "x"},"finish_reason":null}]}')).toBeNull();
+  });
+});
