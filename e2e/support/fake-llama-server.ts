@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { embed, FakeUpstream, sendJson, type FakeUpstreamOptions, type RecordedRequest } from './fake-upstream-base.js';
+import { embed, encodeEmbedding, FakeUpstream, sendJson, toolTurn, type FakeUpstreamOptions, type RecordedRequest } from './fake-upstream-base.js';
 
 /**
  * An upstream that answers like llama.cpp's `llama-server`, matched to the responses
@@ -7,7 +7,10 @@ import { embed, FakeUpstream, sendJson, type FakeUpstreamOptions, type RecordedR
  * (`Server: llama.cpp`, keep-alive), streaming that starts straight with content, a last
  * chunk with `finish_reason` plus `usage` and `timings`, `data: [DONE]`, the request's
  * `model` echoed back, HTTP 500 for malformed JSON, the 404 error object for unknown
- * paths, and 503 "Loading model" on every endpoint while the model loads.
+ * paths, and 503 "Loading model" on every endpoint while the model loads. Tool calls
+ * stream as newer llama-server builds send them (tools/server/README.md, "--jinja"): a
+ * role-only chunk, the call's id and name, its arguments in fragments across several
+ * chunks, `finish_reason` "tool_calls". Embeddings honour `encoding_format: "base64"`.
  */
 
 const BUILD = 'b4750';
@@ -64,11 +67,13 @@ export class FakeLlamaServer extends FakeUpstream {
       case 'POST /completion':
       case 'POST /completions':
         return this.completion(res, record, body);
-      case 'POST /v1/embeddings':
+      case 'POST /v1/embeddings': {
+        const inputs = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? '')];
         return json(res, 200, {
-          model: body.model ?? this.modelPath, object: 'list', usage: { prompt_tokens: 4, total_tokens: 4 },
-          data: [{ embedding: embed(String(body.input ?? '')), index: 0, object: 'embedding' }],
+          model: body.model ?? this.modelPath, object: 'list', usage: { prompt_tokens: 4 * inputs.length, total_tokens: 4 * inputs.length },
+          data: inputs.map((input, index) => ({ embedding: encodeEmbedding(embed(input), body.encoding_format), index, object: 'embedding' })),
         });
+      }
       default:
         return json(res, 404, { error: { code: 404, message: 'File Not Found', type: 'not_found_error' } });
     }
@@ -76,7 +81,9 @@ export class FakeLlamaServer extends FakeUpstream {
 
   private chat(res: ServerResponse, record: RecordedRequest, body: Record<string, unknown>): void {
     const model = typeof body.model === 'string' ? body.model : 'gpt-3.5-turbo';
-    const { count, token } = this.generation(body.max_tokens ?? body.n_predict);
+    const turn = toolTurn(body);
+    if (turn && 'call' in turn) return this.toolCall(res, body, model, turn.call);
+    const { count, token } = turn ? this.say(turn.answer) : this.generation(body.max_tokens ?? body.n_predict);
     const created = Math.floor(Date.now() / 1000);
     const id = `chatcmpl-${Math.random().toString(36).slice(2, 12)}`;
     const usage = { completion_tokens: count, prompt_tokens: 29, total_tokens: 29 + count };
@@ -98,6 +105,29 @@ export class FakeLlamaServer extends FakeUpstream {
       res.write(chunk({}, 'length', { usage, timings }));
       res.end('data: [DONE]\n\n');
     });
+  }
+
+  private toolCall(res: ServerResponse, body: Record<string, unknown>, model: string, call: { name: string; arguments: Record<string, unknown> }): void {
+    const created = Math.floor(Date.now() / 1000);
+    const id = `chatcmpl-${Math.random().toString(36).slice(2, 12)}`;
+    const callId = Math.random().toString(36).slice(2, 12);
+    const args = JSON.stringify(call.arguments);
+    const usage = { completion_tokens: 12, prompt_tokens: 40, total_tokens: 52 };
+    if (body.stream !== true) {
+      return json(res, 200, {
+        choices: [{ finish_reason: 'tool_calls', index: 0, message: { role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: call.name, arguments: args }, id: callId }] } }],
+        created, model, system_fingerprint: BUILD, object: 'chat.completion', usage, id,
+      });
+    }
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', ...HEADERS });
+    const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}): string =>
+      `data: ${JSON.stringify({ choices: [{ finish_reason: finish, index: 0, delta }], created, id, model, system_fingerprint: BUILD, object: 'chat.completion.chunk', ...extra })}\n\n`;
+    res.write(chunk({ role: 'assistant', content: null }, null));
+    res.write(chunk({ tool_calls: [{ index: 0, id: callId, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
+    const third = Math.ceil(args.length / 3);
+    for (let at = 0; at < args.length; at += third) res.write(chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(at, at + third) } }] }, null));
+    res.write(chunk({}, 'tool_calls', { usage }));
+    res.end('data: [DONE]\n\n');
   }
 
   private completion(res: ServerResponse, record: RecordedRequest, body: Record<string, unknown>): void {

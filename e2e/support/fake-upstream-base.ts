@@ -100,6 +100,12 @@ export abstract class FakeUpstream {
     return { count, token: (i) => (i === 0 ? `Hello from ${label}.` : ` word${i}`) };
   }
 
+  /** A reply of fixed text, one word per token. */
+  say(text: string): Generation {
+    const words = text.match(/\s*\S+/g) ?? [''];
+    return { count: words.length, token: (i) => words[i] ?? '' };
+  }
+
   /**
    * Emits `count` tokens through `write`, `tokenIntervalMs` apart, then calls `finish`.
    * Stops at once if the caller goes away, and records how far it got.
@@ -155,10 +161,46 @@ export abstract class FakeUpstream {
   }
 }
 
+/** What a tool-using request makes the model do next. */
+export type ToolTurn = { call: { name: string; arguments: Record<string, unknown> } } | { answer: string } | null;
+
+/**
+ * How the test models use tools, the same for every dialect: given tools and no tool result
+ * yet, they call the first tool (or the one `tool_choice` names) with "Paris" for its first
+ * parameter; once the last message is a tool result, they answer with that result quoted,
+ * so a test can see the round trip reached the model.
+ */
+export function toolTurn(body: Record<string, unknown>): ToolTurn {
+  const messages = Array.isArray(body.messages) ? (body.messages as Array<Record<string, unknown>>) : [];
+  const last = messages.at(-1);
+  if (last?.role === 'tool') {
+    const content = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
+    return { answer: `The tool said: ${content}` };
+  }
+  const tools = Array.isArray(body.tools) ? (body.tools as Array<Record<string, unknown>>) : [];
+  if (tools.length === 0 || body.tool_choice === 'none') return null;
+  const forced = (body.tool_choice as { function?: { name?: string } } | undefined)?.function?.name;
+  const fn = ((forced ? tools.find((t) => (t.function as { name?: string } | undefined)?.name === forced) : undefined) ?? tools[0]!).function as { name: string; parameters?: { properties?: Record<string, unknown> } };
+  const first = Object.keys(fn.parameters?.properties ?? {})[0] ?? 'input';
+  return { call: { name: fn.name, arguments: { [first]: 'Paris' } } };
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/**
+ * An embedding as the OpenAI embeddings API returns it: numbers, or with
+ * `encoding_format: "base64"` (what the openai SDK asks for by default) the float32 values,
+ * little-endian, in base64 — as Ollama and llama-server both do.
+ */
+export function encodeEmbedding(values: number[], format: unknown): number[] | string {
+  if (format !== 'base64') return values;
+  const bytes = Buffer.alloc(values.length * 4);
+  values.forEach((v, i) => bytes.writeFloatLE(v, i * 4));
+  return bytes.toString('base64');
 }
 
 /** A deterministic embedding of `dims` numbers for `text`. */
