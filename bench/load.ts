@@ -22,8 +22,15 @@ const REQUEST_1KB = JSON.stringify({
   ],
 });
 
-function body(stream: boolean, events: number): string {
-  return stream ? JSON.stringify({ model: 'bench', stream: true, max_tokens: events, messages: [{ role: 'user', content: 'Hi' }] }) : REQUEST_1KB;
+/** The API a client speaks: Chat Completions, or a dialect the gateway may translate. */
+export type Dialect = 'chat' | 'messages' | 'responses';
+const PATHS: Record<Dialect, string> = { chat: '/v1/chat/completions', messages: '/v1/messages', responses: '/v1/responses' };
+
+function body(stream: boolean, events: number, dialect: Dialect): string {
+  if (!stream) return REQUEST_1KB;
+  if (dialect === 'responses') return JSON.stringify({ model: 'bench', stream: true, max_output_tokens: events, input: 'Hi' });
+  // The same body is a valid Chat Completions and Messages request.
+  return JSON.stringify({ model: 'bench', stream: true, max_tokens: events, messages: [{ role: 'user', content: 'Hi' }] });
 }
 
 export interface Exchange {
@@ -36,11 +43,12 @@ export interface Exchange {
 }
 
 /** One request; records time to first body byte and the gaps between body chunks. */
-export function exchange(agent: http.Agent, target: Target, stream: boolean, events: number, options: { keepGaps?: boolean; pause?: boolean } = {}): Promise<Exchange> {
+export function exchange(agent: http.Agent, target: Target, stream: boolean, events: number, options: { keepGaps?: boolean; pause?: boolean; dialect?: Dialect } = {}): Promise<Exchange> {
   return new Promise((resolve) => {
-    const payload = body(stream, events);
+    const dialect = options.dialect ?? 'chat';
+    const payload = body(stream, events, dialect);
     const started = performance.now();
-    const req = http.request(`${target.base}/v1/chat/completions`, {
+    const req = http.request(`${target.base}${PATHS[dialect]}`, {
       method: 'POST',
       agent,
       headers: { ...target.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
@@ -87,10 +95,10 @@ export async function sequential(target: Target, count: number, stream: boolean,
 }
 
 /** `streams` concurrent streaming requests of `events` events each. */
-export async function concurrentStreams(target: Target, streams: number, events: number, keepGaps: boolean): Promise<{ results: Exchange[]; wallMs: number }> {
+export async function concurrentStreams(target: Target, streams: number, events: number, keepGaps: boolean, dialect: Dialect = 'chat'): Promise<{ results: Exchange[]; wallMs: number }> {
   const agent = agentFor(streams);
   const started = performance.now();
-  const results = await Promise.all(Array.from({ length: streams }, () => exchange(agent, target, true, events, { keepGaps })));
+  const results = await Promise.all(Array.from({ length: streams }, () => exchange(agent, target, true, events, { keepGaps, dialect })));
   const wallMs = performance.now() - started;
   agent.destroy();
   return { results, wallMs };

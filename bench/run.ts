@@ -17,9 +17,11 @@ import { installPeers, startHttpProxy, startPortkey, startTokios, startUpstream,
  *
  *   npm run bench            the whole run (about 3 minutes on 2 cores)
  *   npm run bench -- --quick fewer rounds and requests, for a look while optimising
+ *   npm run bench -- --quick --only translation   just the translated-stream figures
  */
 
 const QUICK = process.argv.includes('--quick');
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const ROUNDS = QUICK ? 2 : 3;
 const scale = (n: number): number => (QUICK ? Math.ceil(n / 3) : n);
 
@@ -46,6 +48,15 @@ async function main(): Promise<void> {
   const upstream = await startUpstream();
   const direct: Target = upstream;
   const tokios = await startTokios(upstream.base);
+  if (ONLY === 'translation') {
+    try {
+      await translatedStreams(upstream, tokios);
+    } finally {
+      await tokios.stop();
+      await upstream.stop();
+    }
+    return print([], started);
+  }
   const idle = await idleWorkerRss(tokios);
 
   const peers: Running[] = [];
@@ -146,6 +157,7 @@ async function main(): Promise<void> {
       peers: Object.fromEntries(peerNames.map((n) => [n, peerCell(n, (t) => fmt(epsCpu(t.name)))])),
     });
     log('events/s done');
+    await translatedStreams(upstream, tokios);
 
     // ---- requests/s under sustained load, and CPU per 1,000 requests -----------------
     const seconds = QUICK ? 2 : 4;
@@ -215,6 +227,39 @@ async function idleWorkerRss(tokios: TokiosTarget): Promise<{ worker: number; ba
   const bareRss = rssBytes(bare.pid!);
   bare.kill();
   return { worker: workerRss, bare: bareRss };
+}
+
+/**
+ * CPU per 1,000 streamed tokens when the gateway translates (a Messages or Responses client,
+ * an upstream that speaks only Chat Completions: the bench upstream) next to the same
+ * stream passed through, rounds interleaved. Every event of the bench upstream is a token.
+ */
+async function translatedStreams(upstream: Awaited<ReturnType<typeof startUpstream>>, tokios: TokiosTarget): Promise<void> {
+  await upstream.configure({ intervalMs: 0 });
+  const streams = 16;
+  const tokens = scale(4000);
+  const dialects = ['chat', 'messages', 'responses'] as const;
+  const cpu = new Map<string, number[]>(dialects.map((d) => [d, []]));
+  for (const dialect of dialects) await concurrentStreams(tokios, streams, scale(500), false, dialect);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const dialect of dialects) {
+      const { result, cpuMs } = await cpuDuring(tokios.pids, () => concurrentStreams(tokios, streams, tokens, false, dialect));
+      // Every token must have arrived: each is one event of well over 100 bytes in every dialect.
+      const failed = result.results.filter((r) => r.error || r.status !== 200 || r.bytes < tokens * 100).length;
+      if (failed) throw new Error(`${failed} of ${streams} ${dialect} streams failed or came back short (${result.results.map((r) => r.bytes).join(", ")} bytes)`);
+      cpu.get(dialect)!.push(cpuMs / ((streams * tokens) / 1000));
+    }
+  }
+  const passthrough = median(cpu.get('chat')!);
+  for (const [dialect, name] of [['messages', 'Messages'], ['responses', 'Responses']] as const) {
+    const translated = median(cpu.get(dialect)!);
+    const ratio = translated / passthrough;
+    rows.push({
+      figure: `CPU per 1,000 streamed tokens, ${name} client translated from Chat Completions (gateway + connector)`, unit: 'ms', direct: null, tokios: translated,
+      versus: `${ratio.toFixed(2)}x passthrough (${fmt(passthrough)} ms), +${fmt(translated - passthrough)} ms`, goal: '<= 2x passthrough', met: ratio <= 2, peers: {},
+    });
+  }
+  log('translated streams done');
 }
 
 /** 1,000 concurrent streams through one tunnel: errors, and memory per open stream. */

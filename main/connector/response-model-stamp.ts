@@ -7,8 +7,10 @@
  * hit followed by `:` and a string is a key and its value is swapped. In valid JSON those
  * bytes cannot occur inside a string (quotes there are escaped), so this touches keys only,
  * at any depth: Chat Completions chunks, Ollama's NDJSON lines, Anthropic's `message_start`
- * and Responses' `response.*` objects alike. A key cut by a chunk boundary is held back until
- * the next chunk completes it (at most {@link MAX_HELD} bytes).
+ * and Responses' `response.*` objects alike. Every format puts one `model` per line (an SSE
+ * event, an NDJSON object), so after a replacement the search resumes at the next line. A
+ * key cut by a chunk boundary is held back until the next chunk completes it (at most
+ * {@link MAX_HELD} bytes).
  *
  * It runs in the connector, on the machine that generates the tokens, rather than in a
  * gateway that may serve many accounts and pay for every event's CPU. Lengths change, so the
@@ -19,6 +21,7 @@ const KEY = Buffer.from('"model"');
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
+const NEWLINE = 0x0a;
 /** Bytes of an incomplete key and value held for the next chunk; longer ones pass untouched. */
 const MAX_HELD = 1024;
 
@@ -43,25 +46,27 @@ export class ModelStamp {
       data = Buffer.concat([this.held, chunk]);
       this.held = null;
     }
-    const pieces: Buffer[] = [];
-    let emitted = 0;
+    const spans: Array<[number, number]> = [];
     let from = 0;
-    for (;;) {
+    while (data.length - from >= KEY.length) {
       const hit = data.indexOf(KEY, from);
       if (hit === -1) break;
       from = hit + KEY.length;
       if (this.escapedBefore(data, hit)) continue;
       const value = valueSpan(data, from);
       if (value === 'incomplete') {
-        if (data.length - hit <= MAX_HELD) return this.finish(pieces, data, emitted, hit);
+        if (data.length - hit <= MAX_HELD) return this.finish(data, spans, hit);
         break;
       }
       if (!value) continue;
-      pieces.push(data.subarray(emitted, value[0]), this.replacement);
-      emitted = value[1];
-      from = value[1];
+      spans.push(value);
+      // One model per line: the next one, if any, is on the next line (the searches skip the rest of this one).
+      const newline = data.indexOf(NEWLINE, value[1]);
+      if (newline === -1) break;
+      from = newline + 1;
     }
-    return this.finish(pieces, data, emitted, Math.max(emitted, data.length - partialKeyAtEnd(data)));
+    const done = spans.length ? spans[spans.length - 1]![1] : 0;
+    return this.finish(data, spans, Math.max(done, data.length - partialKeyAtEnd(data)));
   }
 
   /** Whatever is still held back, at the end of the response. */
@@ -71,10 +76,27 @@ export class ModelStamp {
     return rest;
   }
 
-  /** Emits data[emitted, keepFrom) after the pieces, holding data[keepFrom, end) back. */
-  private finish(pieces: Buffer[], data: Buffer, emitted: number, keepFrom: number): Buffer {
+  /** Emits data[0, keepFrom) with the value `spans` replaced, holding data[keepFrom, end) back. */
+  private finish(data: Buffer, spans: Array<[number, number]>, keepFrom: number): Buffer {
     if (keepFrom < data.length) this.held = data.subarray(keepFrom);
-    const out = pieces.length === 0 && emitted === 0 ? (keepFrom === data.length ? data : data.subarray(0, keepFrom)) : Buffer.concat([...pieces, data.subarray(emitted, keepFrom)]);
+    let out: Buffer;
+    if (spans.length === 0) {
+      out = keepFrom === data.length ? data : data.subarray(0, keepFrom);
+    } else {
+      // One allocation and plain copies: this runs for every event of every stream.
+      const name = this.replacement;
+      let size = keepFrom;
+      for (const [start, end] of spans) size += name.length - (end - start);
+      out = Buffer.allocUnsafe(size);
+      let at = 0;
+      let copied = 0;
+      for (const [start, end] of spans) {
+        at += data.copy(out, at, copied, start);
+        at += name.copy(out, at);
+        copied = end;
+      }
+      data.copy(out, at, copied, keepFrom);
+    }
     if (out.length > 0) this.escapedAtEnd = endsEscaped(out, this.escapedAtEnd);
     return out;
   }

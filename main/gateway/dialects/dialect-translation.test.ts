@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { normalize, parseSse } from '../../../e2e/support/sse-fixtures.js';
-import { plainTextDelta } from './chat-stream-reader.js';
+import { ChatStreamReader, type ChatStreamSink } from './chat-stream-reader.js';
 import { translateMessages } from './messages-translator.js';
 import { translateResponses } from './responses-translator.js';
 import { TranslatedResponse } from './translated-response.js';
@@ -123,13 +123,32 @@ describe.each(DIALECTS)('%s answers', (name, translate, request) => {
 });
 
 describe('the fast path for text chunks', () => {
-  it('cuts out the content literal only when nothing else is in the chunk', () => {
-    expect(plainTextDelta('{"choices":[{"index":0,"delta":{"content":"a\\"b\\\\"},"finish_reason":null}]}')).toBe('"a\\"b\\\\"');
-    expect(plainTextDelta('{"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":null}')).toBe('"x"');
-    expect(plainTextDelta('{"choices":[{"delta":{"content":"x"},"finish_reason":"stop"}]}')).toBeNull();
-    expect(plainTextDelta('{"choices":[{"delta":{"content":"x"},"finish_reason":null}],"usage":{"prompt_tokens":1}}')).toBeNull();
-    expect(plainTextDelta('{"choices":[{"delta":{"content":"x","tool_calls":[]},"finish_reason":null}]}')).toBeNull();
-    expect(plainTextDelta('{"choices":[{"delta":{"reasoning_content":"x","content":"y"},"finish_reason":null}]}')).toBeNull();
-    expect(plainTextDelta('{"choices":[{"delta":{"content": "x"},"finish_reason":null}]}')).toBeNull();
+  it('recognises text-only chunks by their template, and parses everything else', () => {
+    const seen: unknown[][] = [];
+    const sink: ChatStreamSink = {
+      text: (literal) => seen.push(['text', literal]),
+      toolCall: (...args) => seen.push(['tool', ...args]),
+      finish: (reason) => seen.push(['finish', reason]),
+      usage: (...args) => seen.push(['usage', ...args]),
+      error: (message) => seen.push(['error', message]),
+    };
+    const reader = new ChatStreamReader(sink);
+    const chunk = (created: number, delta: string, finish = 'null'): string => `data: {"id":"c","created":${created},"choices":[{"index":0,"delta":${delta},"finish_reason":${finish}}]}\n\n`;
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      reader.push(Buffer.from(chunk(1, '{"content":"Hi"}')));
+      const parsedFirst = parse.mock.calls.length;
+      reader.push(Buffer.from(chunk(1, '{"content":" the\\"re\\\\"}') + chunk(1, '{"content":"!"}')));
+      expect(parse.mock.calls.length, 'same template: no parse').toBe(parsedFirst);
+      reader.push(Buffer.from(chunk(2, '{"content":"x"}') + chunk(2, '{"content":"y","tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":"{}"}}]}')));
+      reader.push(Buffer.from(chunk(2, '{"content":"a\rb"}') + chunk(2, '{}', '"stop"')));
+    } finally {
+      parse.mockRestore();
+    }
+    expect(seen).toEqual([
+      ['text', '"Hi"'], ['text', '" the\\"re\\\\"'], ['text', '"!"'],
+      ['text', '"x"'], ['text', '"y"'], ['tool', 0, 't', 'f', '{}'],
+      ['error', expect.stringMatching(/not JSON/)], ['finish', 'stop'],
+    ]);
   });
 });
