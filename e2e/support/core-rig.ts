@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiEvent, ApiEvents, DeploymentView } from '../../shared/api.js';
 import type { TunnelState } from '../../shared/health.js';
@@ -9,11 +10,15 @@ import { REPO_ROOT, tempDir } from './processes.js';
 /** The built worker entry: tests run real worker processes from dist/. */
 export const BUILT_WORKER = join(REPO_ROOT, 'dist', 'main', 'connector', 'connector-worker.js');
 
-/** A real AppCore (embedded gateway, real workers) in a temporary data folder. */
-export async function startCore(overrides: Partial<AppCoreOptions> = {}): Promise<{ core: AppCore; dataDir: string; configDir: string; workerLines: string[]; close: () => Promise<void> }> {
+/** A real AppCore (embedded gateway, real workers) in a temporary data folder, with `settings` as its settings.json. */
+export async function startCore(overrides: Partial<AppCoreOptions> = {}, settings?: Record<string, unknown>): Promise<{ core: AppCore; dataDir: string; configDir: string; workerLines: string[]; close: () => Promise<void> }> {
   const dir = tempDir('tokios-core-');
   const dataDir = join(dir.path, 'data');
   const configDir = join(dir.path, 'connectors');
+  if (settings) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(dataDir, 'settings.json'), JSON.stringify(settings));
+  }
   const workerLines: string[] = [];
   const core = new AppCore({
     dataDir,

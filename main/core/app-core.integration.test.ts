@@ -28,8 +28,8 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-async function core(overrides: Parameters<typeof startCore>[0] = {}): Promise<Awaited<ReturnType<typeof startCore>>> {
-  const rig = await startCore({ detect: { urls: [ollama.url, llama.url], intervalMs: 60_000 }, ...overrides });
+async function core(overrides: Parameters<typeof startCore>[0] = {}, settings?: Record<string, unknown>): Promise<Awaited<ReturnType<typeof startCore>>> {
+  const rig = await startCore({ detect: { urls: [ollama.url, llama.url], intervalMs: 60_000 }, ...overrides }, settings);
   closers.push(rig.close);
   return rig;
 }
@@ -228,5 +228,22 @@ describe('a hosted gateway', () => {
     expect(embedded.mode).toBe('embedded');
     await waitForState(app, deployment.id, 'online');
     expect((await chatThrough(app, 'hosted')).status).toBe(200);
+  });
+});
+
+describe('the embedded gateway', () => {
+  it('lets browser apps in from the origins settings.json allows, and says which setting is wrong', async () => {
+    const { core: app } = await core({}, { corsOrigins: ['http://localhost:5173'] });
+    const { url } = await app.handlers['gateway.info']();
+    const preflight = (origin: string): Promise<Response> => fetch(`${url}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    const allowed = await preflight('http://localhost:5173');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect((await preflight('http://elsewhere.example')).status).toBe(403);
+
+    const { core: misconfigured, dataDir } = await core({}, { corsOrigins: ['localhost:5173'] });
+    const info = await misconfigured.handlers['gateway.info']();
+    expect(info.status).toBe('error');
+    expect(info.error).toBe(`${join(dataDir, 'settings.json')}: corsOrigins: 'localhost:5173' is not an origin; give one like https://app.example.com or http://localhost:5173, or * for any`);
   });
 });

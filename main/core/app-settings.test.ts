@@ -9,11 +9,11 @@ const dataDir = tempDirsPerTest('tokios-settings-');
 describe('settings.json', () => {
   it('fills in defaults and keeps what was saved', () => {
     const dir = dataDir();
-    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ detectUrls: ['http://127.0.0.1:1234'] }));
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify({ detectUrls: ['http://127.0.0.1:1234'], corsOrigins: ['http://localhost:5173'] }));
     const settings = new SettingsFile(dir);
-    expect(settings.get()).toEqual({ gateway: { mode: 'embedded', port: null }, detectUrls: ['http://127.0.0.1:1234'] });
+    expect(settings.get()).toEqual({ gateway: { mode: 'embedded', port: null }, detectUrls: ['http://127.0.0.1:1234'], corsOrigins: ['http://localhost:5173'] });
     settings.update({ gateway: { mode: 'remote', url: 'https://gw.example.com' } });
-    expect(new SettingsFile(dir).get()).toEqual({ gateway: { mode: 'remote', url: 'https://gw.example.com' }, detectUrls: ['http://127.0.0.1:1234'] });
+    expect(new SettingsFile(dir).get()).toEqual({ gateway: { mode: 'remote', url: 'https://gw.example.com' }, detectUrls: ['http://127.0.0.1:1234'], corsOrigins: ['http://localhost:5173'] });
   });
 
   it('sets aside a file it cannot use, saying which field, and starts from defaults', () => {
@@ -21,7 +21,7 @@ describe('settings.json', () => {
     const text = JSON.stringify({ gateway: { mode: 'embedded', port: 'eighty' } });
     writeFileSync(join(dir, 'settings.json'), text);
     const settings = new SettingsFile(dir);
-    expect(settings.get()).toEqual({ gateway: { mode: 'embedded', port: null }, detectUrls: [] });
+    expect(settings.get()).toEqual({ gateway: { mode: 'embedded', port: null }, detectUrls: [], corsOrigins: [] });
     expect(settings.setAside?.reason).toMatch(/settings\.json: field `gateway\.port`/);
     expect(readFileSync(settings.setAside!.path, 'utf8')).toBe(text);
     expect(existsSync(join(dir, 'settings.json'))).toBe(false);

@@ -83,13 +83,15 @@ export function parseCorsOrigins(values: unknown, where: string): string[] {
       out.push(value);
       continue;
     }
+    const notOrigin = new TokiosError('USAGE', `${where}: '${value}' is not an origin; give one like https://app.example.com or http://localhost:5173, or * for any`);
     let url: URL;
     try {
       url = new URL(value);
     } catch {
-      throw new TokiosError('USAGE', `${where}: '${value}' is not an origin; give one like https://app.example.com or http://localhost:5173, or * for any`);
+      throw notOrigin;
     }
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== value.replace(/\/$/, '')) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw notOrigin;
+    if (url.origin !== value.replace(/\/$/, '')) {
       throw new TokiosError('USAGE', `${where}: '${value}' is not an origin (scheme, host and port only, no path); did you mean ${url.origin}?`);
     }
     out.push(url.origin);
