@@ -1,5 +1,5 @@
 /**
- * The tunnel protocol between a connector and the routing gateway (docs/ARCHITECTURE.md §4).
+ * The tunnel protocol between a connector and the routing gateway (docs/ARCHITECTURE.md §5).
  *
  * One WebSocket (binary messages) carries many streams, one per HTTP request. Every
  * message holds one or more frames:

@@ -3,7 +3,7 @@ import type { UpstreamKind } from './tunnel-protocol.js';
 /**
  * Which routed inference endpoints each kind of upstream answers itself, so the gateway
  * knows when to pass a request through, when to translate it to Chat Completions, and when
- * to say the upstream does not implement it.
+ * to say the upstream does not implement it (docs/ARCHITECTURE.md §4).
  *
  * Every kind answers Chat Completions, (legacy) Completions and Embeddings. Ollama also
  * answers its native API. The Anthropic Messages and OpenAI Responses endpoints depend on

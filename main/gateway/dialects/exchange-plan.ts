@@ -9,7 +9,7 @@ import { TranslationError, type Translate } from './translation-types.js';
 
 /**
  * What the gateway does with a routed request once it knows which tunnel (and so which
- * kind of upstream) will serve it:
+ * kind of upstream) will serve it (docs/ARCHITECTURE.md §4):
  * - pass it through untouched when the upstream speaks the client's dialect (the default);
  * - translate it to Chat Completions and the answer back, for Messages and Responses
  *   clients of an upstream without those endpoints;
