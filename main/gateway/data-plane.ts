@@ -7,6 +7,7 @@ import { isGatewayOwnedHeader, REQUEST_ID_HEADER, requestIdOf } from './dialects
 import type { ResponseTransform } from './dialects/translated-response.js';
 import type { GatewayStore } from './gateway-store.js';
 import { BodyTooLargeError, CREDENTIAL_HEADERS, HOP_BY_HOP, presentedKey, readBody, sendError, sendJson } from './http-util.js';
+import { noteDeployment, noteFirstByte, noteForwarded } from './request-observer.js';
 import type { TunnelEntry, TunnelRegistry } from './tunnel-registry.js';
 
 /**
@@ -109,6 +110,7 @@ export class DataPlane {
       sendError(res, 400, 'Request body has no "model": set it to one of your deployment names.', 'invalid_request_error', 'missing_model');
       return;
     }
+    noteDeployment(res, model);
     if (!registry.isBound(model)) {
       const names = registry.names();
       const known = names.length ? `Deployments on this gateway: ${names.join(', ')}.` : 'This gateway has no deployments yet; register one with `tokios register`.';
@@ -161,6 +163,7 @@ export class DataPlane {
     if (plan.kind === 'translate') ({ head, body, transform } = plan);
 
     const stream = entry.session.openStream(head, body.length === 0);
+    noteForwarded(res);
     if (body.length > 0) stream.end(body);
     let waitingForDrain = false;
     let unconsumed = 0;
@@ -176,6 +179,7 @@ export class DataPlane {
       onHead(upstream: ResponseHead) {
         if (res.destroyed) return;
         const response = transform ? transform.head(upstream) : upstream;
+        noteFirstByte(res);
         res.writeHead(response.status, responseHeaders(response.headers));
         // Streaming answers: let the client see the status line before the first token.
         const type = String(response.headers['content-type'] ?? '');

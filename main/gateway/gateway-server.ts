@@ -9,6 +9,7 @@ import { CorsPolicy } from './dialects/cors-policy.js';
 import { assignRequestId } from './dialects/request-id.js';
 import { GatewayStore } from './gateway-store.js';
 import { sendError } from './http-util.js';
+import { observeRequest, type RequestObserver } from './request-observer.js';
 import { TunnelPlane } from './tunnel-plane.js';
 import { TunnelRegistry } from './tunnel-registry.js';
 
@@ -31,6 +32,8 @@ export interface GatewayOptions {
   /** Origins browser apps may call from (`*` for any); none by default (CORS off). See dialects/cors-policy.ts. */
   corsOrigins?: readonly string[];
   log?: Logger;
+  /** Gets one metadata record per client request, refused ones included (the app's request inspector). */
+  onRequest?: RequestObserver;
 }
 
 export interface Gateway {
@@ -87,6 +90,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const pathname = query === -1 ? url : url.slice(0, query);
     const method = req.method ?? 'GET';
     let work: Promise<void> | undefined;
+    // Client traffic only: the control plane and the health check are the app talking to itself.
+    if (options.onRequest && !controlPlane.knowsPath(pathname) && pathname !== '/') observeRequest(req, res, pathname, options.onRequest);
     if (pathname === '/' && (method === 'GET' || method === 'HEAD')) {
       // Someone opened the gateway in a browser: say what it is and how to use it.
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });

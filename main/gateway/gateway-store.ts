@@ -97,6 +97,15 @@ export class GatewayStore extends EventEmitter<GatewayStoreEvents> {
     return { id, key: secret };
   }
 
+  /** Removes an API key; clients presenting it get 401 from now on. */
+  async revokeApiKey(id: string): Promise<boolean> {
+    return this.mutate((data) => {
+      const before = data.apiKeys.length;
+      data.apiKeys = data.apiKeys.filter((k) => k.id !== id);
+      return data.apiKeys.length !== before;
+    });
+  }
+
   async createTunnelToken(label?: string): Promise<{ id: string; token: string }> {
     const { id, secret } = await this.mint('tunnel-token', label);
     return { id, token: secret };

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody, errorDialectOf } from './dialects/dialect-errors.js';
 import { requestIdOf } from './dialects/request-id.js';
+import { noteErrorCode } from './request-observer.js';
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -64,6 +65,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * `{"error": {"message", "type", "code", "param"}}` unless the route is Anthropic's or Ollama's.
  */
 export function sendError(res: ServerResponse, status: number, message: string, type: string, code: string, headers: Record<string, string> = {}): void {
+  noteErrorCode(res, code);
   sendJson(res, status, errorBody(errorDialectOf(res.req), status, message, type, code, requestIdOf(res)), headers);
 }
 
