@@ -1,5 +1,5 @@
 import type { ErrorData } from './errors.js';
-import type { LastError, RequestRecord, TunnelState } from './health.js';
+import type { LastError, TunnelState } from './health.js';
 import type { UpstreamKind } from './tunnel-protocol.js';
 
 /**
@@ -13,6 +13,8 @@ import type { UpstreamKind } from './tunnel-protocol.js';
 
 export interface AppInfo {
   version: string;
+  /** Random per run: a page that sees another one is talking to a restarted app. */
+  runId: string;
   host: 'electron' | 'headless';
   dataDir: string;
   /** The watched folder of `tokios-*.json` files. */
@@ -40,14 +42,18 @@ export interface DeploymentHealth {
   since: number;
   rttMs: number | null;
   inFlight: number;
+  /** Since the app started, counted from the same records as the request inspector (refused ones too). */
   totals: { requests: number; errors: number; promptTokens: number; completionTokens: number };
   lastError: LastError | null;
   connectedSince: number | null;
+  /** Requests within the last minute (shared/rates.ts decays these when idle or stopped). */
   requestsPerMinute: number;
-  /** Recent generation speed, where the upstream reports usage. */
+  /** Mean generation speed within the last minute, where the upstream reports usage. */
   tokensPerSecond: number | null;
-  /** Recent median time to first token. */
+  /** Median time to first token within the last minute. */
   ttftMs: number | null;
+  /** When the latest request for this deployment arrived. */
+  lastRequestAt: number | null;
   /** Worker restarts since the deployment was started. */
   restarts: number;
   upstreamReachable: boolean | null;
@@ -77,7 +83,8 @@ export interface DeploymentView {
 export interface HealthSample {
   t: number;
   rttMs: number | null;
-  requestsPerMinute: number;
+  /** null while the deployment is not running. */
+  requestsPerMinute: number | null;
   tokensPerSecond: number | null;
   inFlight: number;
 }
@@ -114,10 +121,86 @@ export interface NameCheck {
   swapsWith: { id: string; upstream: string } | null;
 }
 
-export interface ExportResult {
+/**
+ * Where an export went. The host chooses, never the page: Electron asks with the OS save
+ * dialog and writes the file (0600); headless hands the browser a one-time download link.
+ */
+export type ExportResult =
+  | { outcome: 'saved'; path: string; fileName: string; warning: string; runHint: string }
+  | { outcome: 'download'; url: string; fileName: string; warning: string; runHint: string }
+  | { outcome: 'cancelled' };
+
+/** One request as the inspector shows it: the gateway's view joined with the connector's. Metadata only. */
+export interface InspectedRequest {
+  /** Stable within a run; a later update of the same request keeps it. */
+  id: number;
+  time: number;
+  /** The app's deployment it belongs to, when one (refused requests for unknown names have none). */
+  deploymentId: string | null;
+  /** The `model` the client asked for. */
+  deployment: string | null;
+  method: string;
   path: string;
-  containsSecret: true;
-  warning: string;
+  status: number;
+  client: string | null;
+  /** The gateway's error code when it refused (deployment_offline, invalid_api_key…). */
+  errorCode: string | null;
+  /** What went wrong, in words, when something did. */
+  error: string | null;
+  /** Time to the first response byte as the client saw it. */
+  ttftMs: number | null;
+  durationMs: number;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  tokensPerSecond: number | null;
+  /** The upstream's model the connector rewrote the request to. */
+  upstreamModel: string | null;
+  /** Where the time to first byte went; null parts were not seen (remote gateway, refused request). */
+  timing: { gatewayMs: number | null; tunnelMs: number | null; upstreamMs: number | null };
+  /** Which ends reported it. */
+  seenBy: 'gateway' | 'connector' | 'both';
+  /** The gateway's `x-request-id`, which the client got too (and error bodies quote). */
+  requestId: string | null;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** A log line kept for the Logs view; already redacted. */
+export interface LogLine {
+  seq: number;
+  time: number;
+  level: LogLevel;
+  /** 'app', 'gateway', or a deployment id (its worker). */
+  source: string;
+  text: string;
+}
+
+export interface LogSource {
+  id: string;
+  label: string;
+}
+
+/** What switching to another gateway would mean, found out before anything changes. */
+export interface GatewayCheck {
+  /** The URL as it will be saved. */
+  url: string;
+  reachable: boolean;
+  version: string | null;
+  /** null when no key was given. */
+  keyAccepted: boolean | null;
+  /** Why the switch cannot happen, in words; null when it can. */
+  problem: string | null;
+  /** What changes for clients and deployments if the user goes ahead. */
+  consequences: string[];
+}
+
+/** What answers at a URL the user typed. */
+export interface ProbeResult {
+  url: string;
+  reachable: boolean;
+  kind: UpstreamKind;
+  models: string[];
+  problem: string | null;
 }
 
 export type TestChatEvent =
@@ -133,8 +216,14 @@ export interface ApiMethods {
   'gateway.revealApiKey': [void, { apiKey: string }];
   'gateway.useRemote': [{ url: string; apiKey: string | null }, GatewayInfo];
   'gateway.useEmbedded': [void, GatewayInfo];
+  /** Checks a gateway before switching to it: nothing changes. */
+  'gateway.verify': [{ url: string; apiKey: string | null }, GatewayCheck];
+  /** The built-in gateway's key: a new one replaces it and the old one stops working. */
+  'gateway.rotateApiKey': [void, GatewayInfo];
   'deployments.list': [void, DeploymentView[]];
   'deployments.checkName': [{ name: string; excludeId?: string }, NameCheck];
+  /** Whether the gateway in use knows this tunnel token (null: it cannot tell before saving). */
+  'deployments.checkToken': [{ token: string }, { problem: string | null; known: boolean | null }];
   'deployments.create': [DeploymentInput, DeploymentView];
   'deployments.update': [{ id: string; changes: Partial<DeploymentInput> }, DeploymentView];
   'deployments.remove': [{ id: string }, void];
@@ -144,12 +233,17 @@ export interface ApiMethods {
   'deployments.retry': [{ id: string }, DeploymentView];
   'deployments.startAll': [void, void];
   'deployments.stopAll': [void, void];
-  'deployments.requests': [{ id: string }, RequestRecord[]];
   'deployments.history': [{ id: string }, HealthSample[]];
-  /** Writes a tokios.json (mode 0600). It contains the tunnel token: the result says so. */
-  'deployments.export': [{ id: string; path?: string }, ExportResult];
+  /** A tokios.json, to where the host lets the user choose. It contains the tunnel token: the result says so. */
+  'deployments.export': [{ id: string }, ExportResult];
   'deployments.import': [{ text: string; fileName: string; replace?: boolean }, DeploymentView];
+  /** Requests through the gateway and the connectors, newest first. */
+  'requests.list': [{ deploymentId?: string; limit?: number }, InspectedRequest[]];
+  /** Recent log lines of the app, the gateway and each worker. */
+  'logs.list': [void, { sources: LogSource[]; lines: LogLine[] }];
   'detect.list': [void, DetectedUpstream[]];
+  /** What answers at `url` (a model server the user is typing in). */
+  'detect.probe': [{ url: string }, ProbeResult];
   'detect.rescan': [void, DetectedUpstream[]];
   /** Also probe this OpenAI-compatible (or non-default-port) server from now on. */
   'detect.addEndpoint': [{ url: string }, DetectedUpstream[]];
@@ -170,7 +264,11 @@ export interface ApiEvents {
   'deployment.updated': DeploymentView;
   'deployment.removed': { id: string };
   'deployment.state': { id: string; name: string; state: TunnelState; previous: TunnelState };
-  'deployment.request': { id: string; record: RequestRecord };
+  /** A health point for the charts, taken with the view the tiles show. */
+  'deployment.sample': { id: string; sample: HealthSample };
+  /** A new request, or more about one already sent (same id). */
+  'request.logged': InspectedRequest;
+  'logs.appended': { lines: LogLine[] };
   'detect.changed': { upstreams: DetectedUpstream[]; change: { type: 'appeared' | 'models-changed' | 'gone'; url: string } };
   'gateway.changed': GatewayInfo;
   'test.chat': TestChatEvent;

@@ -23,6 +23,15 @@ export function deploymentNameProblem(name: unknown): string | null {
 }
 
 /**
+ * A typed name as it will be saved: surrounding spaces dropped, inner runs of spaces (and
+ * slashes, which model names from some servers have) become '-'. Whatever else is wrong
+ * stays for deploymentNameProblem to name; nothing is dropped silently.
+ */
+export function normalizeDeploymentName(raw: string): string {
+  return raw.trim().replace(/[\s/]+/g, '-');
+}
+
+/**
  * Why `token` is not a tunnel token, or null when it is. Never echoes the value: a token
  * that is almost right is still a secret.
  */

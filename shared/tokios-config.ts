@@ -90,6 +90,18 @@ export function normalizeUpstreamUrl(value: unknown, fail: (problem: string) => 
   return url.origin;
 }
 
+/**
+ * What a person types for a model server, made into its base URL: `localhost:8080` and
+ * `127.0.0.1:11434` get `http://`, and an OpenAI-style `/v1` base (what other apps ask
+ * for) loses its `/v1`. For input fields only: a tokios.json is checked strictly.
+ */
+export function upstreamFromInput(value: string, fail: (problem: string) => Error): string {
+  let text = value.trim();
+  if (text !== '' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `http://${text.replace(/^\/+/, '')}`;
+  text = text.replace(/\/v1\/?$/, '');
+  return normalizeUpstreamUrl(text, fail);
+}
+
 /** Gateway base URL: http(s) or ws(s), no query; returned without a trailing slash. */
 export function normalizeGatewayUrl(value: unknown, fail: (problem: string) => Error): string {
   const url = parseUrl(value, ['http:', 'https:', 'ws:', 'wss:'], 'a URL like https://gateway.example.com', fail);

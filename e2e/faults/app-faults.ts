@@ -145,12 +145,12 @@ export async function canarySecrets(report: FaultReport): Promise<void> {
     const canaries = [token, apiKey];
     const results: unknown[] = [];
     const events: unknown[] = [];
-    for (const event of ['deployment.updated', 'deployment.state', 'deployment.request', 'gateway.changed', 'test.chat'] as const) app.on(event, (p) => events.push(p));
+    for (const event of ['deployment.updated', 'deployment.state', 'request.logged', 'logs.appended', 'gateway.changed', 'test.chat'] as const) app.on(event, (p) => events.push(p));
     const created = await app.handlers['deployments.create']({ name: 'canary', upstream: upstream.url, model: 'gemma3:4b', token });
     results.push(created);
     await waitForDeployment(app, (d) => d.name === 'canary' && d.health.state === 'online');
     await chatThrough(app, 'canary');
-    results.push(await app.handlers['deployments.list'](), await app.handlers['gateway.info'](), await app.handlers['app.info'](), await app.handlers['deployments.requests']({ id: created.id }));
+    results.push(await app.handlers['deployments.list'](), await app.handlers['gateway.info'](), await app.handlers['app.info'](), await app.handlers['requests.list']({ deploymentId: created.id }), await app.handlers['logs.list']());
     // Errors that involve the secrets.
     const errors: string[] = [];
     for (const attempt of [
@@ -167,8 +167,9 @@ export async function canarySecrets(report: FaultReport): Promise<void> {
     }
     const cli = await runTokios(['register', '--gateway', (await app.handlers['gateway.info']()).url, '--name', 'bad name!', '--token', token]);
     errors.push(cli.stderr);
-    const exportPath = join(rig.dataDir, '..', 'tokios-canary-export.json');
-    await app.handlers['deployments.export']({ id: created.id, path: exportPath });
+    const exported = await app.handlers['deployments.export']({ id: created.id });
+    const exportPath = exported.outcome === 'saved' ? exported.path : '';
+    results.push(exported);
 
     const leaks: string[] = [];
     const check = (where: string, text: string): void => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ApiEvent, ApiEvents, DeploymentView } from '../../shared/api.js';
 import type { TunnelState } from '../../shared/health.js';
 import { AppCore, type AppCoreOptions } from '../../main/core/app-core.js';
+import { folderExportTarget } from '../../main/core/export-target.js';
 import { createFileSecretStore } from '../../main/deployments/secret-store.js';
 import { ChildProcessSpawner } from '../../main/supervisor/child-process-spawner.js';
 import { REPO_ROOT, tempDir } from './processes.js';
@@ -31,6 +32,8 @@ export async function startCore(overrides: Partial<AppCoreOptions> = {}, setting
     configStabilityMs: 100,
     stopTimeoutMs: 3000,
     workerOutput: (line) => workerLines.push(line),
+    // The stand-in for the host's save dialog: the user picks a folder beside the data.
+    exportTarget: folderExportTarget(join(dir.path, 'exports')),
     ...overrides,
   });
   await core.start();

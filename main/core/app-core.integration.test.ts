@@ -66,9 +66,14 @@ describe('detect → deploy → request', () => {
     expect((await chatThrough(app, 'llama3-local')).body.choices[0].message.content).toMatch(/^Hello from llama\.cpp\./);
 
     // Health and the request log reflect what happened.
-    await expect.poll(async () => (await app.handlers['deployments.requests']({ id: gemma.id })).length, { timeout: 3000 }).toBe(1);
-    const [request] = await app.handlers['deployments.requests']({ id: gemma.id });
-    expect(request).toMatchObject({ path: '/v1/chat/completions', model: 'gemma3:4b', status: 200, completionTokens: 8 });
+    // The gateway's record and the connector's meet in one inspected request.
+    await expect.poll(async () => (await app.handlers['requests.list']({ deploymentId: gemma.id }))[0]?.seenBy, { timeout: 3000 }).toBe('both');
+    const [request] = await app.handlers['requests.list']({ deploymentId: gemma.id });
+    expect(request).toMatchObject({ path: '/v1/chat/completions', deployment: 'gemma3-4b', upstreamModel: 'gemma3:4b', status: 200, completionTokens: 8, client: '127.0.0.1' });
+    expect(request!.timing.upstreamMs).not.toBeNull();
+    expect(request!.timing.gatewayMs).not.toBeNull();
+    expect(request!.timing.tunnelMs).not.toBeNull();
+    expect((await app.handlers['requests.list']({})).filter((r) => r.deploymentId === gemma.id)).toHaveLength(1);
     expect((await app.handlers['detect.list']())[0]!.deploymentIds).toEqual([gemma.id]);
   });
 });
@@ -160,7 +165,7 @@ describe('secrets', () => {
       const app = rig.core;
       const canary = await mint(app);
       const events: unknown[] = [];
-      for (const event of ['deployment.updated', 'deployment.state', 'deployment.request', 'gateway.changed'] as const) app.on(event, (p) => events.push(p));
+      for (const event of ['deployment.updated', 'deployment.state', 'request.logged', 'logs.appended', 'gateway.changed'] as const) app.on(event, (p) => events.push(p));
 
       const created = await app.handlers['deployments.create']({ name: 'canary', upstream: ollama.url, model: 'gemma3:4b', token: canary });
       await waitForState(app, created.id, 'online');
@@ -168,7 +173,7 @@ describe('secrets', () => {
 
       for (const pid of app.workerPids()) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(canary);
       for (const pid of app.workerPids()) expect(readFileSync(`/proc/${pid}/environ`, 'utf8')).not.toContain(canary);
-      const results = [created, await app.handlers['deployments.list'](), await app.handlers['deployments.requests']({ id: created.id }), await app.handlers['app.info'](), await app.handlers['gateway.info']()];
+      const results = [created, await app.handlers['deployments.list'](), await app.handlers['requests.list']({ deploymentId: created.id }), await app.handlers['logs.list'](), await app.handlers['app.info'](), await app.handlers['gateway.info']()];
       expect(JSON.stringify(results)).not.toContain(canary);
       expect(created.token).toMatch(/^tt-.{4}….{4}$/);
       expect(JSON.stringify(events)).not.toContain(canary);
@@ -176,10 +181,12 @@ describe('secrets', () => {
       expect(rig.workerLines.join('\n')).not.toContain(canary);
       expect(rig.workerLines.length).toBeGreaterThan(0);
 
-      const target = join(rig.dataDir, '..', 'tokios-canary.json');
-      const exported = await app.handlers['deployments.export']({ id: created.id, path: target });
-      expect(exported.containsSecret).toBe(true);
+      // The test rig's stand-in for a save dialog chooses a folder; the result says where and what it holds.
+      const exported = await app.handlers['deployments.export']({ id: created.id });
+      if (exported.outcome !== 'saved') throw new Error(`expected a saved export, got ${exported.outcome}`);
+      const target = exported.path;
       expect(exported.warning).toMatch(/contains the tunnel token/);
+      expect(exported.runHint).toMatch(/listens on this computer only/);
       expect(statSync(target).mode & 0o777).toBe(0o600);
       const text = readFileSync(target, 'utf8');
       expect(JSON.parse(text)).toEqual({ tunnel_token: canary, upstream: ollama.url, name: 'canary', model: 'gemma3:4b' });
@@ -187,9 +194,10 @@ describe('secrets', () => {
       await app.handlers['deployments.remove']({ id: created.id });
       const imported = await app.handlers['deployments.import']({ text, fileName: 'tokios-canary.json' });
       expect({ name: imported.name, upstream: imported.upstream, model: imported.model, token: imported.token }).toEqual({ name: created.name, upstream: created.upstream, model: created.model, token: created.token });
-      const again = join(rig.dataDir, '..', 'tokios-canary-2.json');
-      await app.handlers['deployments.export']({ id: imported.id, path: again });
-      expect(readFileSync(again, 'utf8')).toBe(text);
+      const again = await app.handlers['deployments.export']({ id: imported.id });
+      if (again.outcome !== 'saved') throw new Error(`expected a saved export, got ${again.outcome}`);
+      expect(again.path).not.toBe(target);
+      expect(readFileSync(again.path, 'utf8')).toBe(text);
       // Files on disk other than the deliberate exports hold no plain token (secrets.json is the headless secret store).
       for (const name of ['deployments.json', 'gateway/gateway.json']) {
         expect(readFileSync(join(rig.dataDir, name), 'utf8')).not.toContain(canary);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { ApiEvent, ApiEvents, ApiHandlers, AppInfo, DeploymentView } from '../../shared/api.js';
 import { DeploymentStore } from '../deployments/deployment-store.js';
@@ -14,7 +15,10 @@ import { ConfigFolderSync } from './config-folder-sync.js';
 import { DeploymentFiles } from './deployment-files.js';
 import { DeploymentService } from './deployment-service.js';
 import { DetectionService } from './detection-service.js';
+import { NO_EXPORT_TARGET, type ExportTarget } from './export-target.js';
 import { GatewayService } from './gateway-service.js';
+import { LogBuffer } from './log-buffer.js';
+import { RequestLog } from './request-log.js';
 import { TaskGroup } from './task-group.js';
 import { TestChats } from './test-chat.js';
 
@@ -40,8 +44,10 @@ export interface AppCoreOptions {
   /** Tunnel heartbeat for the embedded gateway and the workers. */
   heartbeatMs?: number;
   configStabilityMs?: number;
-  /** How often each deployment's health is sampled for the history charts. */
+  /** How often each deployment's figures are published and sampled for the charts (default 1 s). */
   sampleIntervalMs?: number;
+  /** Where exports go: the host's save dialog or download (default: none, exporting fails). */
+  exportTarget?: ExportTarget;
   stopTimeoutMs?: number;
   log?: Logger;
   /** Where workers' log lines go (default: this process's stderr). */
@@ -59,6 +65,12 @@ export class AppCore {
   private readonly detection: DetectionService;
   private readonly files: DeploymentFiles;
   private readonly testChats: TestChats;
+  /** Every request through the gateway and the connectors: the inspector, totals and rates. */
+  private readonly requestLog: RequestLog;
+  /** The recent lines of the app, its gateway and each worker: the Logs view. */
+  private readonly logBuffer = new LogBuffer();
+  /** Random per run: a page that sees another one knows the app restarted. */
+  private readonly runId = randomUUID();
   /** The core's own timers (health sampling). */
   private readonly tasks: TaskGroup;
   private started = false;
@@ -72,12 +84,17 @@ export class AppCore {
     const settings = new SettingsFile(options.dataDir);
     if (settings.setAside) log.warn(`${settings.setAside.reason}: the file was kept as ${settings.setAside.path}`);
     this.tasks = new TaskGroup(log);
+    this.requestLog = new RequestLog((name) => this.deploymentService.idOfName(name));
+    this.requestLog.on('logged', (request) => events.emit('request.logged', request));
+    this.logBuffer.on('appended', (lines) => events.emit('logs.appended', { lines }));
 
     this.gateway = new GatewayService({
       dataDir: options.dataDir, secrets: options.secrets, settings, events, log,
       ...(options.gatewayPort !== undefined ? { port: options.gatewayPort } : {}),
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
-      carryOver: (connection) => this.deploymentService.moveTo(connection),
+      carryOver: (connection) => this.deploymentService.planMove(connection),
+      deployments: () => this.deploymentService.records(),
+      onRequest: (record) => this.requestLog.fromGateway(record),
     });
     const supervisor = new ConnectorSupervisor({
       spawner: options.spawner,
@@ -89,6 +106,7 @@ export class AppCore {
       store: new DeploymentStore(options.dataDir, options.secrets), supervisor, gateway: this.gateway, events, log,
       ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
       workerOutput: options.workerOutput ?? ((line) => process.stderr.write(`${line}\n`)),
+      requestLog: this.requestLog, logBuffer: this.logBuffer, kindOf: (url) => this.detection.kindOf(url),
     });
     this.folder = new ConfigFolderSync({
       dir: this.configDir, deployments: this.deploymentService, events, log,
@@ -96,7 +114,7 @@ export class AppCore {
       onStatus: () => events.emit('app.changed', this.info()),
     });
     this.detection = new DetectionService({ ...(options.detect ? { detect: options.detect } : {}), settings, deployments: this.deploymentService, events, log });
-    this.files = new DeploymentFiles({ deployments: this.deploymentService, gateway: this.gateway, log });
+    this.files = new DeploymentFiles({ deployments: this.deploymentService, gateway: this.gateway, log, target: options.exportTarget ?? NO_EXPORT_TARGET });
     this.testChats = new TestChats({ gateway: this.gateway, events, log });
     this.handlers = this.createHandlers();
   }
@@ -111,7 +129,7 @@ export class AppCore {
     this.deploymentService.startEnabled();
     await this.folder.start();
     this.detection.start();
-    this.tasks.every('sampling health', this.options.sampleIntervalMs ?? 5000, () => this.deploymentService.sampleHealth());
+    this.tasks.every('sampling health', this.options.sampleIntervalMs ?? 1000, () => this.deploymentService.sampleHealth());
   }
 
   /** Cancels and awaits everything the core started, drains every worker, then closes the gateway. Safe to call twice. */
@@ -122,6 +140,7 @@ export class AppCore {
     await this.folder.stop();
     await this.deploymentService.stop();
     await this.gateway.close();
+    this.logBuffer.close();
     this.started = false;
   }
 
@@ -141,7 +160,7 @@ export class AppCore {
 
   private info(): AppInfo {
     const { host, dataDir, secrets } = this.options;
-    return { version: VERSION, host, dataDir, configDir: this.configDir, configDirError: this.folder.error, secretStorage: { kind: secrets.kind, warning: secrets.warning } };
+    return { version: VERSION, runId: this.runId, host, dataDir, configDir: this.configDir, configDirError: this.folder.error, secretStorage: { kind: secrets.kind, warning: secrets.warning } };
   }
 
   private createHandlers(): ApiHandlers {
@@ -152,8 +171,11 @@ export class AppCore {
       'gateway.revealApiKey': async () => gateway.revealApiKey(),
       'gateway.useRemote': (args) => gateway.useRemote(args),
       'gateway.useEmbedded': () => gateway.useEmbedded(),
+      'gateway.verify': (args) => gateway.verify(args),
+      'gateway.rotateApiKey': () => gateway.rotateApiKey(),
       'deployments.list': async () => this.deployments(),
       'deployments.checkName': async ({ name, excludeId }) => deployments.checkName(name, excludeId),
+      'deployments.checkToken': async ({ token }) => deployments.checkToken(token),
       'deployments.create': (input) => deployments.create(input),
       'deployments.update': ({ id, changes }) => deployments.update(id, changes),
       'deployments.remove': ({ id }) => deployments.remove(id),
@@ -162,12 +184,17 @@ export class AppCore {
       'deployments.retry': async ({ id }) => deployments.retry(id),
       'deployments.startAll': () => deployments.startAll(),
       'deployments.stopAll': () => deployments.stopAll(),
-      'deployments.requests': async ({ id }) => deployments.requests(id),
       'deployments.history': async ({ id }) => deployments.history(id),
-      'deployments.export': async (args) => files.export(args),
+      'deployments.export': (args) => files.export(args),
+      'requests.list': async ({ deploymentId, limit }) => this.requestLog.list(deploymentId, limit),
+      'logs.list': async () => ({
+        sources: [{ id: 'app', label: 'App' }, { id: 'gateway', label: 'Gateway' }, ...deployments.records().map((d) => ({ id: d.id, label: d.name }))],
+        lines: this.logBuffer.list(),
+      }),
       'deployments.import': (args) => files.import(args),
       'detect.list': () => detection.list(),
       'detect.rescan': () => detection.rescan(),
+      'detect.probe': (args) => detection.probe(args),
       'detect.addEndpoint': (args) => detection.addEndpoint(args),
       'detect.createDeployment': (args) => detection.createDeployment(args),
       'test.chat': async (args) => testChats.run(args),

@@ -1,14 +1,17 @@
 import type { DeploymentInput, DeploymentView, HealthSample, NameCheck } from '../../shared/api.js';
 import { TokiosError } from '../../shared/errors.js';
-import type { RequestRecord, TunnelState } from '../../shared/health.js';
+import type { TunnelState } from '../../shared/health.js';
 import { deploymentNameProblem, maskSecret, tunnelTokenProblem } from '../../shared/names.js';
-import { normalizeUpstreamUrl, type TokiosConfig } from '../../shared/tokios-config.js';
+import { upstreamFromInput, type TokiosConfig } from '../../shared/tokios-config.js';
+import type { UpstreamKind } from '../../shared/tunnel-protocol.js';
 import type { DeploymentFields, DeploymentRecord, DeploymentStore } from '../deployments/deployment-store.js';
 import { redact, registerSecret, type Logger } from '../logging/logger.js';
 import type { ConnectorSupervisor } from '../supervisor/connector-supervisor.js';
 import type { ApiEventBus } from './api-events.js';
 import type { GatewayConnection } from './gateway-connection.js';
 import { HealthTracker } from './health-tracker.js';
+import type { LogBuffer } from './log-buffer.js';
+import type { RequestLog } from './request-log.js';
 import { TaskGroup } from './task-group.js';
 
 /**
@@ -36,6 +39,18 @@ export interface DeploymentServiceOptions {
   heartbeatMs?: number;
   /** Where workers' log lines go, already redacted. */
   workerOutput: (line: string) => void;
+  /** Every request (the inspector's feed), and each deployment's totals and rates from it. */
+  requestLog: RequestLog;
+  /** The Logs view's memory; each worker's lines go there under its deployment's id. */
+  logBuffer: LogBuffer;
+  /** What detection found at an upstream URL, until the worker says what it is. */
+  kindOf?: (url: string) => UpstreamKind;
+}
+
+/** A switch of gateways, registered on the new one but not applied yet. */
+export interface GatewayMove {
+  /** Starts each worker against the new gateway; resolves once they have settled there. */
+  apply(): Promise<void>;
 }
 
 /** States after which a swap's new deployment has settled, for better or worse. */
@@ -47,6 +62,8 @@ export class DeploymentService {
   /** Problems with deployments' files or registration, shown until the next good change. */
   private readonly problems = new Map<string, string>();
   private readonly tasks: TaskGroup;
+  /** What each deployment's view last published said, so the pulse publishes only changes. */
+  private readonly published = new Map<string, string>();
 
   constructor(private readonly options: DeploymentServiceOptions) {
     const { store, supervisor, events } = options;
@@ -57,11 +74,11 @@ export class DeploymentService {
       if (record) events.emit('deployment.state', { id, name: record.name, state, previous });
     });
     supervisor.on('health', (id) => this.publish(id));
-    supervisor.on('request', (id, record) => {
-      this.tracker.record(id, record);
-      events.emit('deployment.request', { id, record });
+    supervisor.on('request', (id, record) => options.requestLog.fromConnector(id, store.find(id)?.name ?? id, record));
+    supervisor.on('output', (id, line) => {
+      options.workerOutput(redact(line));
+      options.logBuffer.fromWorker(id, line);
     });
-    supervisor.on('output', (_id, line) => options.workerOutput(redact(line)));
   }
 
   // ---- reading ------------------------------------------------------------------------
@@ -88,9 +105,22 @@ export class DeploymentService {
     return { problem: problem ? `The name ${problem}.` : null, swapsWith: other ? { id: other.id, upstream: other.upstream } : null };
   }
 
-  requests(id: string): RequestRecord[] {
-    this.options.store.get(id);
-    return this.tracker.requests(id);
+  /** Whether the gateway in use issued `token` (null: it cannot tell before the token is used). */
+  checkToken(token: string): { problem: string | null; known: boolean | null } {
+    const trimmed = token.trim();
+    const problem = tunnelTokenProblem(trimmed);
+    if (problem) return { problem: `The tunnel token ${problem}.`, known: null };
+    const gateway = this.options.gateway.current;
+    const known = gateway?.knowsToken(trimmed) ?? null;
+    return {
+      problem: known === false ? `The gateway at ${gateway!.url} did not issue this token (or it was revoked). Leave the field empty to let the app create one, or paste a token from this gateway.` : null,
+      known,
+    };
+  }
+
+  /** The app's deployment a requested name belongs to (the newest, during a swap). */
+  idOfName(name: string): string | null {
+    return this.records().filter((d) => d.name === name).at(-1)?.id ?? null;
   }
 
   history(id: string): HealthSample[] {
@@ -112,9 +142,17 @@ export class DeploymentService {
     return this.options.supervisor.pids();
   }
 
-  /** Appends a point to each deployment's history charts. */
+  /**
+   * Once a second: each deployment's figures (rates age even when nothing happens) go out
+   * with a chart point taken from the same view, so tiles and charts never disagree.
+   */
   sampleHealth(): void {
-    for (const record of this.records()) this.tracker.sample(record.id, this.health(record.id));
+    const now = Date.now();
+    for (const record of this.records()) {
+      const view = this.view(record, now);
+      this.options.events.emit('deployment.sample', { id: record.id, sample: this.tracker.sample(record.id, view.health, now) });
+      if (this.published.get(record.id) !== figuresSignature(view)) this.emitView(view);
+    }
   }
 
   // ---- the user's changes -------------------------------------------------------------
@@ -207,20 +245,52 @@ export class DeploymentService {
     for (const record of this.records()) if (record.enabled) this.run(record);
   }
 
-  /** The user switched gateways: every deployment registers there and its worker follows. */
-  async moveTo(connection: GatewayConnection): Promise<void> {
-    for (const listed of this.records()) {
-      let record = listed;
-      // Tokens belong to the gateway that issued them. One the app minted elsewhere is
-      // replaced by one from this gateway; one the user pasted is theirs to replace.
-      if (record.mintedFor && record.mintedFor !== connection.url && connection.info().canMintTokens) {
-        const token = await connection.mintToken();
-        protect(token);
-        record = this.options.store.update(record.id, { mintedFor: connection.url }, token);
+  /**
+   * The user is switching gateways. Make before break: every deployment is registered on
+   * the new gateway first (with a token from it where the app minted the old one); if that
+   * gateway takes none of them, this throws and nothing changed here. `apply` then moves
+   * the workers, each one serving through the old gateway until its new tunnel is up.
+   */
+  async planMove(connection: GatewayConnection): Promise<GatewayMove> {
+    const plans: Array<{ record: DeploymentRecord; token: string | null; minted: boolean; problem: string | null }> = [];
+    for (const record of this.records()) {
+      let token = this.options.store.token(record.id);
+      let minted = false;
+      let problem: string | null = null;
+      try {
+        // Tokens belong to the gateway that issued them. One the app minted elsewhere is
+        // replaced by one from this gateway; one the user pasted is theirs to replace.
+        if (record.mintedFor && record.mintedFor !== connection.url && connection.info().canMintTokens) {
+          token = await connection.mintToken();
+          protect(token);
+          minted = true;
+        }
+        if (token) await connection.register(record.name, token);
+      } catch (error) {
+        problem = `Could not register '${record.name}' with the gateway: ${(error as Error).message}`;
       }
-      await this.registerQuietly(record);
-      if (record.enabled) this.run(record);
+      plans.push({ record, token, minted, problem });
     }
+    if (plans.length > 0 && plans.every((p) => p.problem)) {
+      throw new TokiosError('GATEWAY_ERROR', `${connection.url} accepted none of your deployments, so nothing was changed. ${plans[0]!.problem}`);
+    }
+    return {
+      apply: async () => {
+        const moving: string[] = [];
+        for (const plan of plans) {
+          const record = plan.minted && plan.token ? this.options.store.update(plan.record.id, { mintedFor: connection.url }, plan.token) : plan.record;
+          if (plan.problem) this.problems.set(record.id, plan.problem);
+          else this.problems.delete(record.id);
+          if (record.enabled) {
+            this.run(record);
+            moving.push(record.id);
+          }
+          this.publish(record.id);
+        }
+        const settling = new AbortController();
+        await Promise.all(moving.map((id) => this.settled(id, settling.signal)));
+      },
+    };
   }
 
   // ---- the config folder's deployments ------------------------------------------------
@@ -258,23 +328,24 @@ export class DeploymentService {
 
   // ---- inside -------------------------------------------------------------------------
 
-  private view(record: DeploymentRecord): DeploymentView {
+  private view(record: DeploymentRecord, now = Date.now()): DeploymentView {
     const token = this.options.store.token(record.id);
     return {
       id: record.id, name: record.name, upstream: record.upstream, model: record.model, enabled: record.enabled,
       token: token ? maskSecret(token) : '', source: record.source, file: record.file,
       configError: this.problems.get(record.id) ?? null, created: record.created, updated: record.updated,
-      health: this.health(record.id),
+      health: this.tracker.view(this.options.supervisor.health(record.id), this.options.requestLog.figures(record.id, now), this.options.kindOf?.(record.upstream) ?? 'unknown', now),
     };
-  }
-
-  private health(id: string): DeploymentView['health'] {
-    return this.tracker.view(id, this.options.supervisor.health(id));
   }
 
   private publish(id: string): void {
     const record = this.options.store.find(id);
-    if (record) this.options.events.emit('deployment.updated', this.view(record));
+    if (record) this.emitView(this.view(record));
+  }
+
+  private emitView(view: DeploymentView): void {
+    this.published.set(view.id, figuresSignature(view));
+    this.options.events.emit('deployment.updated', view);
   }
 
   /** Validated fields and token for a new or changed deployment. */
@@ -287,7 +358,7 @@ export class DeploymentService {
       throw new TokiosError('CONFLICT', `'${name}' is already the name of the deployment for ${replaces.upstream}. Saving again swaps its backend to this one: clients keep using '${name}' and its traffic moves here.`);
     }
     if (replaces?.source === 'folder') throw new TokiosError('CONFLICT', `'${name}' belongs to ${replaces.file}; rename or remove that file first`);
-    const upstream = normalizeUpstreamUrl(input.upstream, (problem) => new TokiosError('INVALID_ARGUMENT', `Upstream URL ${problem}.`));
+    const upstream = upstreamFromInput(input.upstream, (problem) => new TokiosError('INVALID_ARGUMENT', `Upstream URL ${problem}.`));
     const model = input.model?.trim() ? input.model.trim() : null;
     let token: string | null = null;
     if (input.token) {
@@ -352,7 +423,11 @@ export class DeploymentService {
   private async teardown(record: DeploymentRecord, { unregister }: { unregister: boolean }): Promise<void> {
     await this.options.supervisor.remove(record.id);
     if (unregister) await this.unregisterIfOwned(record);
+    // Nothing carries over to a new deployment that reuses the name.
     this.tracker.forget(record.id);
+    this.options.requestLog.forget(record.id);
+    this.options.logBuffer.forget(record.id);
+    this.published.delete(record.id);
     this.problems.delete(record.id);
     this.options.store.remove(record.id);
     this.options.events.emit('deployment.removed', { id: record.id });
@@ -371,4 +446,10 @@ export class DeploymentService {
 /** Secrets the app holds are redacted from every log line, whatever their shape. */
 function protect(secret: string | null): void {
   if (secret) registerSecret(secret);
+}
+
+/** The figures the list and the tiles show; the pulse publishes a view only when these moved. */
+function figuresSignature(view: DeploymentView): string {
+  const h = view.health;
+  return `${h.state}|${h.rttMs}|${h.inFlight}|${h.requestsPerMinute}|${h.tokensPerSecond}|${h.ttftMs}|${h.totals.requests}|${h.totals.errors}|${h.upstreamReachable}|${h.upstreamKind}`;
 }

@@ -1,7 +1,9 @@
-import type { DetectedUpstream, DeploymentView } from '../../shared/api.js';
+import type { DetectedUpstream, DeploymentView, ProbeResult } from '../../shared/api.js';
 import { TokiosError } from '../../shared/errors.js';
-import { normalizeUpstreamUrl } from '../../shared/tokios-config.js';
+import { upstreamFromInput } from '../../shared/tokios-config.js';
+import type { UpstreamKind } from '../../shared/tunnel-protocol.js';
 import { proposeDeployment, UpstreamDetector, type DetectorOptions } from '../detect/upstream-detector.js';
+import { probeUpstream } from '../detect/upstream-probe.js';
 import type { Logger } from '../logging/logger.js';
 import type { ApiEventBus } from './api-events.js';
 import type { SettingsFile } from './app-settings.js';
@@ -57,11 +59,23 @@ export class DetectionService {
 
   /** Also probe this OpenAI-compatible (or non-default-port) server from now on. */
   async addEndpoint({ url }: { url: string }): Promise<DetectedUpstream[]> {
-    const normalized = normalizeUpstreamUrl(url, (problem) => new TokiosError('INVALID_ARGUMENT', `Server URL ${problem}.`));
+    const normalized = upstreamFromInput(url, (problem) => new TokiosError('INVALID_ARGUMENT', `Server URL ${problem}.`));
     const urls = [...new Set([...this.options.settings.get().detectUrls, normalized])].slice(-MAX_EXTRA_URLS);
     await this.detector.setExtraUrls(this.extraUrls(urls));
     this.options.settings.update({ detectUrls: urls });
     return this.detected();
+  }
+
+  /** What answers at a URL the user is typing (the add form says so before saving). */
+  async probe({ url }: { url: string }): Promise<ProbeResult> {
+    const normalized = upstreamFromInput(url, (problem) => new TokiosError('INVALID_ARGUMENT', `The URL ${problem}.`));
+    const info = await probeUpstream(normalized, { timeoutMs: 1500 });
+    return { url: normalized, reachable: info.reachable, kind: info.kind, models: info.models, problem: info.problem };
+  }
+
+  /** What detection found at `url`, for a deployment whose worker has not said yet. */
+  kindOf(url: string): UpstreamKind {
+    return this.detector.list().find((u) => u.url === url)?.kind ?? 'unknown';
   }
 
   /** A deployment for a detected server: name and model proposed unless given. */

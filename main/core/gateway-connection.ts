@@ -4,6 +4,7 @@ import { isTokiosError, TokiosError } from '../../shared/errors.js';
 import { maskSecret } from '../../shared/names.js';
 import { GatewayClient } from '../gateway/gateway-client.js';
 import { startGateway, type Gateway } from '../gateway/gateway-server.js';
+import type { RequestObserver } from '../gateway/request-observer.js';
 import type { SecretStore } from '../deployments/secret-store.js';
 import type { Logger } from '../logging/logger.js';
 
@@ -15,8 +16,13 @@ import type { Logger } from '../logging/logger.js';
 export interface GatewayConnection {
   readonly mode: 'embedded' | 'remote';
   readonly url: string;
+  /** The key the app itself uses (and copies for clients); rotation replaces it. */
   readonly apiKey: string | null;
   info(): GatewayInfo;
+  /** Whether this gateway issued `token`; null when it cannot tell without using it. */
+  knowsToken(token: string): boolean | null;
+  /** A new API key replaces the app's; the old one stops working at once. */
+  rotateApiKey(): Promise<void>;
   register(name: string, token: string): Promise<void>;
   unregister(name: string): Promise<void>;
   /** A new tunnel token, when this gateway lets the app mint one. */
@@ -37,6 +43,8 @@ export interface EmbeddedOptions {
   heartbeatMs?: number;
   /** Origins browser apps may call the gateway from (settings.json `corsOrigins`). */
   corsOrigins?: readonly string[];
+  /** Metadata of every client request (the request inspector). */
+  onRequest?: RequestObserver;
 }
 
 export async function openEmbeddedGateway(options: EmbeddedOptions): Promise<GatewayConnection> {
@@ -46,7 +54,7 @@ export async function openEmbeddedGateway(options: EmbeddedOptions): Promise<Gat
   const start = (port: number): Promise<Gateway> =>
     startGateway({
       dataDir: join(options.dataDir, 'gateway'), host: '127.0.0.1', port, log: log.child('gateway'), corsOrigins: options.corsOrigins ?? [],
-      ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+      ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}), ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     });
   try {
     gateway = await start(options.port);
@@ -64,12 +72,23 @@ export async function openEmbeddedGateway(options: EmbeddedOptions): Promise<Gat
     log.info('created the API key for the embedded gateway');
   }
   const client = new GatewayClient(gateway.url);
-  const key = apiKey;
+  let key = apiKey;
   return {
     mode: 'embedded',
     url: gateway.url,
-    apiKey: key,
+    get apiKey() {
+      return key;
+    },
     info: () => ({ mode: 'embedded', url: gateway.url, status: 'running', error: warning, apiKey: maskSecret(key), canMintTokens: true }),
+    knowsToken: (token) => gateway.store.verifyTunnelToken(token) !== null,
+    rotateApiKey: async () => {
+      const old = gateway.store.verifyApiKey(key);
+      const next = (await gateway.store.createApiKey('Tokios Desktop')).key;
+      secrets.set(EMBEDDED_KEY, next);
+      key = next;
+      if (old) await gateway.store.revokeApiKey(old.id);
+      log.info('rotated the API key of the embedded gateway; the previous key no longer works');
+    },
     register: async (name, token) => void (await client.register(name, token)),
     unregister: (name) => client.unregister(name, key).catch((error: TokiosError) => {
       if (error.code !== 'NOT_FOUND') throw error;
@@ -97,6 +116,10 @@ export async function openRemoteGateway(url: string, apiKey: string | null, secr
     url,
     apiKey: key,
     info: () => ({ mode: 'remote', url, status, error, apiKey: key ? maskSecret(key) : null, canMintTokens: key !== null }),
+    knowsToken: () => null,
+    rotateApiKey: async () => {
+      throw new TokiosError('INVALID_ARGUMENT', `the app cannot rotate the API key of ${url}; its owner can mint a new one (tokios key create) and you paste it in Gateway settings`);
+    },
     register: async (name, token) => void (await client.register(name, token)),
     unregister: async (name) => {
       if (!key) return; // without a key the binding stays; the gateway owner can remove it

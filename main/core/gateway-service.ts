@@ -1,18 +1,22 @@
 import { join } from 'node:path';
-import type { GatewayInfo } from '../../shared/api.js';
+import type { GatewayCheck, GatewayInfo } from '../../shared/api.js';
 import { TokiosError } from '../../shared/errors.js';
-import { normalizeGatewayUrl } from '../../shared/tokios-config.js';
+import type { DeploymentRecord } from '../deployments/deployment-store.js';
 import type { SecretStore } from '../deployments/secret-store.js';
 import { parseCorsOrigins } from '../gateway/dialects/cors-policy.js';
+import type { RequestObserver } from '../gateway/request-observer.js';
 import { registerSecret, type Logger } from '../logging/logger.js';
 import type { ApiEventBus } from './api-events.js';
 import type { AppSettings, SettingsFile } from './app-settings.js';
+import type { GatewayMove } from './deployment-service.js';
+import { checkGateway } from './gateway-check.js';
 import { DEFAULT_EMBEDDED_PORT, openEmbeddedGateway, openRemoteGateway, type GatewayConnection } from './gateway-connection.js';
 
 /**
  * Which gateway the app uses: the one saved in the settings is opened at start; the user
- * may switch to a hosted one or back to the embedded one. A switch opens the new gateway
- * first, lets the deployments move over, and only then closes the old one.
+ * may switch to a hosted one (checked first, main/core/gateway-check.ts) or back to the
+ * embedded one. A switch opens the new gateway, registers the deployments there, moves
+ * their workers, and closes the old gateway only once they are connected to the new one.
  */
 
 export interface GatewayServiceOptions {
@@ -24,14 +28,20 @@ export interface GatewayServiceOptions {
   /** Embedded gateway port (default: the saved one, else 8787). 0 picks a free one. */
   port?: number;
   heartbeatMs?: number;
-  /** Moves every deployment to the newly chosen gateway, before the old one closes. */
-  carryOver: (connection: GatewayConnection) => Promise<void>;
+  /** Registers every deployment on the newly chosen gateway; throws when it takes none. */
+  carryOver: (connection: GatewayConnection) => Promise<GatewayMove>;
+  /** The deployments, for what a switch would mean to them. */
+  deployments: () => ReadonlyArray<DeploymentRecord>;
+  /** Metadata of every request through the embedded gateway (the request inspector). */
+  onRequest?: RequestObserver;
 }
 
 export class GatewayService {
   private connection: GatewayConnection | null = null;
   /** Why the saved gateway could not be opened, when it could not. */
   private error: string | null = null;
+  /** A previous gateway waiting for the moved workers before it closes. */
+  private retiring: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: GatewayServiceOptions) {}
 
@@ -83,17 +93,35 @@ export class GatewayService {
     return { apiKey: key };
   }
 
-  useRemote({ url, apiKey }: { url: string; apiKey: string | null }): Promise<GatewayInfo> {
-    const normalized = normalizeGatewayUrl(url, (problem) => new TokiosError('INVALID_ARGUMENT', `Gateway URL ${problem}.`));
-    return this.switchTo(() => openRemoteGateway(normalized, apiKey, this.options.secrets), { gateway: { mode: 'remote', url: normalized } });
+  /** What switching to this gateway would mean; nothing changes. */
+  verify({ url, apiKey }: { url: string; apiKey: string | null }): Promise<GatewayCheck> {
+    const current = this.connection ? { mode: this.connection.mode, url: this.connection.url } : { mode: 'embedded' as const, url: '' };
+    return checkGateway(url, apiKey, current, this.options.deployments());
+  }
+
+  async useRemote({ url, apiKey }: { url: string; apiKey: string | null }): Promise<GatewayInfo> {
+    // Checked again here: a wrong URL must never take the working gateway down.
+    const check = await this.verify({ url, apiKey });
+    if (check.problem) throw new TokiosError(check.reachable ? 'GATEWAY_ERROR' : 'GATEWAY_UNREACHABLE', check.problem);
+    return this.switchTo(() => openRemoteGateway(check.url, apiKey, this.options.secrets), { gateway: { mode: 'remote', url: check.url } });
   }
 
   useEmbedded(): Promise<GatewayInfo> {
+    if (this.connection?.mode === 'embedded') return Promise.resolve(this.info());
     const port = this.options.port ?? DEFAULT_EMBEDDED_PORT;
     return this.switchTo(() => this.openEmbedded(port), { gateway: { mode: 'embedded', port } });
   }
 
+  /** The built-in gateway's key: a new one replaces it, and the old one stops working at once. */
+  async rotateApiKey(): Promise<GatewayInfo> {
+    const connection = this.require();
+    await connection.rotateApiKey();
+    if (connection.apiKey) registerSecret(connection.apiKey);
+    return this.announce();
+  }
+
   async close(): Promise<void> {
+    await this.retiring;
     const connection = this.connection;
     this.connection = null;
     await connection?.close();
@@ -101,11 +129,23 @@ export class GatewayService {
 
   private async switchTo(open: () => Promise<GatewayConnection>, settings: Partial<AppSettings>): Promise<GatewayInfo> {
     const connection = await open();
+    let move: GatewayMove;
+    try {
+      move = await this.options.carryOver(connection);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
     const old = this.connection;
     this.use(connection);
+    this.error = null;
     this.options.settings.update(settings);
-    await this.options.carryOver(connection);
-    await old?.close();
+    // The old gateway keeps serving each deployment until its worker is up on the new one.
+    const moved = move.apply();
+    this.retiring = moved.then(() => old?.close(), (error: unknown) => {
+      this.options.log.warn(`moving the deployments: ${(error as Error).message}`);
+      return old?.close();
+    });
     return this.announce();
   }
 
@@ -115,9 +155,9 @@ export class GatewayService {
   }
 
   private openEmbedded(port: number): Promise<GatewayConnection> {
-    const { dataDir, secrets, log, heartbeatMs, settings } = this.options;
+    const { dataDir, secrets, log, heartbeatMs, settings, onRequest } = this.options;
     // A bad entry stops the embedded gateway with a message naming the file and the setting.
     const corsOrigins = parseCorsOrigins(settings.get().corsOrigins, `${join(dataDir, 'settings.json')}: corsOrigins`);
-    return openEmbeddedGateway({ dataDir, port, secrets, log, corsOrigins, ...(heartbeatMs ? { heartbeatMs } : {}) });
+    return openEmbeddedGateway({ dataDir, port, secrets, log, corsOrigins, ...(heartbeatMs ? { heartbeatMs } : {}), ...(onRequest ? { onRequest } : {}) });
   }
 }

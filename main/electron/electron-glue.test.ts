@@ -5,7 +5,12 @@ import type { ApiHandlers, DeploymentView } from '../../shared/api.js';
 import type { TunnelState } from '../../shared/health.js';
 import { bindIpc, CALL_CHANNEL, EVENT_CHANNEL } from './ipc-binding.js';
 import { createMainWindow, isTrustedSender } from './main-window.js';
-import { trayLevel, trayMenuTemplate } from './tray-menu.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../../e2e/support/processes.js';
+import { saveDialogExportTarget } from './save-dialog-export.js';
+import { createTrayController } from './tray-controller.js';
+import { trayLevel, trayMenuTemplate, trayTooltip } from './tray-menu.js';
 
 /** The Electron glue against stand-ins for the few Electron objects it touches. */
 
@@ -146,7 +151,7 @@ describe('IPC binding', () => {
 });
 
 describe('tray', () => {
-  const d = (state: TunnelState, name: string = state): DeploymentView => ({ id: name, name, enabled: state !== 'stopped', configError: null, upstream: 'http://x', health: { state } } as DeploymentView);
+  const d = (state: TunnelState, name: string = state, enabled = state !== 'stopped'): DeploymentView => ({ id: name, name, enabled, configError: null, upstream: 'http://x', health: { state } } as DeploymentView);
 
   it('shows the worst state in one of three icons', () => {
     expect(trayLevel([])).toBe('ok');
@@ -161,9 +166,72 @@ describe('tray', () => {
     const menu = trayMenuTemplate([d('online', 'gemma'), d('stopped', 'llama')], {
       toggle: (id, on) => toggled.push([id, on]), startAll: () => undefined, stopAll: () => undefined, open: () => undefined, quit: () => undefined,
     });
-    expect(menu.map((m) => m.label ?? m.type)).toEqual(['gemma — online', 'llama — stopped', 'separator', 'Start all', 'Stop all', 'separator', 'Open Tokios', 'Quit Tokios']);
-    (menu[0]!.click as () => void)();
-    (menu[1]!.click as () => void)();
+    expect(menu.map((m) => m.label ?? m.type)).toEqual(['1 of 2 online', 'separator', 'gemma — online', 'llama — stopped', 'separator', 'Start all', 'Stop all', 'separator', 'Open Tokios', 'Quit Tokios']);
+    (menu[2]!.click as () => void)();
+    (menu[3]!.click as () => void)();
     expect(toggled).toEqual([['gemma', false], ['llama', true]]);
+  });
+
+  it('names the deployment in the worst state', () => {
+    expect(trayTooltip([d('online', 'a'), d('upstream-down', 'b'), d('reconnecting', 'c')])).toBe('Tokios: 1 of 3 online · b: model server down');
+    expect(trayTooltip([d('online', 'a'), d('stopped', 'b')])).toBe('Tokios: 1 of 2 online');
+  });
+
+  it('follows the deployments: icon, tooltip and toggles change with their states, and only then', () => {
+    const images: string[] = [];
+    const tips: string[] = [];
+    const menus: Array<Array<{ label?: string; checked?: boolean; click?: () => void }>> = [];
+    let list = [d('online', 'gemma'), d('online', 'llama')];
+    const calls: string[] = [];
+    const controller = createTrayController(
+      {
+        tray: { setImage: (i: unknown) => void images.push(String(i)), setToolTip: (t: string) => void tips.push(t), setContextMenu: (m: unknown) => void menus.push(m as never) } as never,
+        buildMenu: (template) => template as never,
+        image: (file) => file as never,
+      },
+      () => list,
+      { toggle: (id, on) => calls.push(`${on ? 'start' : 'stop'} ${id}`), startAll: () => calls.push('start all'), stopAll: () => calls.push('stop all'), open: () => undefined, quit: () => undefined },
+    );
+    controller.refresh();
+    controller.refresh(); // nothing changed: nothing rebuilt
+    expect(images).toEqual(['tray-ok.png']);
+    list = [d('online', 'gemma'), d('crash-looping', 'llama', true)];
+    controller.refresh();
+    expect(images.at(-1)).toBe('tray-error.png');
+    expect(tips.at(-1)).toBe('Tokios: 1 of 2 online · llama: keeps crashing');
+    const toggles = menus.at(-1)!.filter((item) => item.label?.includes(' — '));
+    expect(toggles.map((t) => [t.label, t.checked])).toEqual([['gemma — online', true], ['llama — keeps crashing', true]]);
+    toggles[0]!.click!();
+    list = [d('stopped', 'gemma'), d('crash-looping', 'llama', true)];
+    controller.refresh();
+    menus.at(-1)!.find((item) => item.label === 'gemma — stopped')!.click!();
+    expect(calls).toEqual(['stop gemma', 'start gemma']);
+    list = [d('stopped', 'gemma'), d('reconnecting', 'llama')];
+    controller.refresh();
+    expect(images.at(-1)).toBe('tray-warn.png');
+  });
+});
+
+describe('export through the save dialog', () => {
+  it('writes where the user chose, owner-only; writes nothing when they cancel', async () => {
+    const dir = tempDir('tokios-save-');
+    try {
+      const asked: Array<{ defaultPath?: string }> = [];
+      let answer: { canceled: boolean; filePath?: string } = { canceled: false, filePath: join(dir.path, 'chosen.json') };
+      const target = saveDialogExportTarget({
+        dialog: { showSaveDialog: (async (...args: unknown[]) => (asked.push(args.at(-1) as { defaultPath?: string }), answer)) as never },
+        window: () => null,
+        defaultDir: '/home/someone/Downloads',
+      });
+      expect(await target.deliver('tokios-gemma.json', '{"x":1}\n')).toEqual({ outcome: 'saved', path: join(dir.path, 'chosen.json') });
+      expect(asked[0]!.defaultPath).toBe('/home/someone/Downloads/tokios-gemma.json');
+      expect(readFileSync(join(dir.path, 'chosen.json'), 'utf8')).toBe('{"x":1}\n');
+      expect(statSync(join(dir.path, 'chosen.json')).mode & 0o777).toBe(0o600);
+      answer = { canceled: true };
+      expect(await target.deliver('tokios-other.json', 'secret')).toBeNull();
+      expect(existsSync(join(dir.path, 'tokios-other.json'))).toBe(false);
+    } finally {
+      dir.remove();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, ipcMain, Menu, nativeImage, safeStorage, shell, Tray, utilityProcess } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, nativeTheme, safeStorage, shell, Tray, utilityProcess } from 'electron';
 import { AppCore } from '../core/app-core.js';
 import { createEncryptedSecretStore } from '../deployments/secret-store.js';
 import { Logger } from '../logging/logger.js';
@@ -8,7 +8,9 @@ import { ASSETS_DIR, RENDERER_DIR } from '../paths.js';
 import { WORKER_ENTRY } from '../supervisor/child-process-spawner.js';
 import { bindIpc } from './ipc-binding.js';
 import { createMainWindow, isTrustedSender } from './main-window.js';
-import { TRAY_ICONS, trayLevel, trayMenuTemplate, trayTooltip } from './tray-menu.js';
+import { saveDialogExportTarget } from './save-dialog-export.js';
+import { createTrayController } from './tray-controller.js';
+import { TRAY_ICONS } from './tray-menu.js';
 import { UtilityProcessSpawner } from './utility-process-spawner.js';
 
 /**
@@ -30,13 +32,13 @@ if (!app.requestSingleInstanceLock()) {
 } else {
   let core: AppCore | null = null;
   let window: BrowserWindow | null = null;
-  let tray: Tray | null = null;
+  let tray: { refresh(): void } | null = null;
   let quitting = false;
   let stopped = false;
 
   const showWindow = (): void => {
     if (!window || window.isDestroyed()) {
-      window = createMainWindow({ BrowserWindow, openExternal: (url) => void shell.openExternal(url) }, { preload, pageUrl, icon: join(ASSETS_DIR, 'icon.png') });
+      window = createMainWindow({ BrowserWindow, openExternal: (url) => void shell.openExternal(url) }, { preload, pageUrl, icon: join(ASSETS_DIR, 'icon.png'), dark: nativeTheme.shouldUseDarkColors });
       window.on('close', (event) => {
         if (quitting) return;
         event.preventDefault(); // close-to-tray: tunnels stay up
@@ -45,31 +47,6 @@ if (!app.requestSingleInstanceLock()) {
     }
     window.show();
     window.focus();
-  };
-
-  // Health arrives several times a second; the tray changes only when a name, a state or a
-  // switch does.
-  let shown = '';
-  const refreshTray = (): void => {
-    if (!tray || !core) return;
-    const deployments = core.deployments();
-    const signature = deployments.map((d) => `${d.id}:${d.name}:${d.health.state}:${d.enabled}`).join('|');
-    if (signature === shown) return;
-    shown = signature;
-    tray.setImage(nativeImage.createFromPath(join(ASSETS_DIR, TRAY_ICONS[trayLevel(deployments)])));
-    tray.setToolTip(trayTooltip(deployments));
-    const live = core;
-    tray.setContextMenu(
-      Menu.buildFromTemplate(
-        trayMenuTemplate(deployments, {
-          toggle: (id, enabled) => void live.handlers[enabled ? 'deployments.start' : 'deployments.stop']({ id }),
-          startAll: () => void live.handlers['deployments.startAll'](),
-          stopAll: () => void live.handlers['deployments.stopAll'](),
-          open: showWindow,
-          quit: () => app.quit(),
-        }),
-      ),
-    );
   };
 
   app.on('second-instance', showWindow);
@@ -93,6 +70,7 @@ if (!app.requestSingleInstanceLock()) {
     if (secrets.warning) log.warn(secrets.warning);
     core = new AppCore({
       dataDir, host: 'electron', secrets, spawner: new UtilityProcessSpawner(utilityProcess.fork, WORKER_ENTRY), log,
+      exportTarget: saveDialogExportTarget({ dialog, window: () => (window && !window.isDestroyed() ? window : null), defaultDir: app.getPath('downloads') }),
       ...(detectUrls?.length ? { detect: { urls: detectUrls } } : {}),
       ...(gatewayPort !== undefined && Number.isInteger(gatewayPort) ? { gatewayPort } : {}),
     });
@@ -102,11 +80,23 @@ if (!app.requestSingleInstanceLock()) {
       isTrustedSender: (event) => isTrustedSender(event.senderFrame, pageUrl, window?.webContents.mainFrame),
       target: () => (window && !window.isDestroyed() ? window.webContents : null),
     });
-    for (const event of ['deployment.updated', 'deployment.removed', 'deployment.state'] as const) core.on(event, refreshTray);
-    tray = new Tray(nativeImage.createFromPath(join(ASSETS_DIR, TRAY_ICONS.ok)));
-    tray.on('click', showWindow);
+    const live = core;
+    const icon = new Tray(nativeImage.createFromPath(join(ASSETS_DIR, TRAY_ICONS.ok)));
+    icon.on('click', showWindow);
+    tray = createTrayController(
+      { tray: icon, buildMenu: (template) => Menu.buildFromTemplate(template), image: (file) => nativeImage.createFromPath(join(ASSETS_DIR, file)) },
+      () => live.deployments(),
+      {
+        toggle: (id, enabled) => void live.handlers[enabled ? 'deployments.start' : 'deployments.stop']({ id }),
+        startAll: () => void live.handlers['deployments.startAll'](),
+        stopAll: () => void live.handlers['deployments.stopAll'](),
+        open: showWindow,
+        quit: () => app.quit(),
+      },
+    );
+    for (const event of ['deployment.updated', 'deployment.removed', 'deployment.state'] as const) core.on(event, () => tray?.refresh());
     await core.start();
-    refreshTray();
+    tray.refresh();
     showWindow();
   });
 }

@@ -17,6 +17,8 @@ export interface MainWindowOptions {
   /** The app page (a file:// URL of the built renderer). */
   pageUrl: string;
   icon?: string;
+  /** The system's theme, so the window does not flash the other palette before the page paints. */
+  dark?: boolean;
 }
 
 export function mainWindowOptions(options: MainWindowOptions): BrowserWindowConstructorOptions {
@@ -27,7 +29,7 @@ export function mainWindowOptions(options: MainWindowOptions): BrowserWindowCons
     minHeight: 480,
     show: false,
     title: 'Tokios',
-    backgroundColor: '#0f1115',
+    backgroundColor: options.dark === false ? '#f5f6f8' : '#0e1014',
     ...(options.icon ? { icon: options.icon } : {}),
     webPreferences: {
       preload: options.preload,

@@ -21,10 +21,18 @@ export function trayLevel(deployments: ReadonlyArray<Pick<DeploymentView, 'healt
   return worst >= 4 ? 'error' : worst >= 2 ? 'warn' : 'ok';
 }
 
+/** The deployment in the worst state, when one needs attention (the tray names it). */
+export function worstDeployment(deployments: ReadonlyArray<DeploymentView>): DeploymentView | null {
+  let worst: DeploymentView | null = null;
+  for (const d of deployments) if (STATE_SEVERITY[d.health.state] >= 2 && (!worst || STATE_SEVERITY[d.health.state] > STATE_SEVERITY[worst.health.state])) worst = d;
+  return worst;
+}
+
 export function trayTooltip(deployments: ReadonlyArray<DeploymentView>): string {
   if (deployments.length === 0) return 'Tokios: no deployments';
   const online = deployments.filter((d) => d.health.state === 'online').length;
-  return `Tokios: ${online} of ${deployments.length} online`;
+  const worst = worstDeployment(deployments);
+  return `Tokios: ${online} of ${deployments.length} online${worst ? ` · ${worst.name}: ${stateWords(worst.health.state)}` : ''}`;
 }
 
 export interface TrayActions {
@@ -47,6 +55,8 @@ export function trayMenuTemplate(deployments: ReadonlyArray<DeploymentView>, act
     }));
   if (items.length === 0) items.push({ label: 'No deployments yet', enabled: false });
   return [
+    { label: trayTooltip(deployments).replace(/^Tokios: /, ''), enabled: false },
+    { type: 'separator' },
     ...items,
     { type: 'separator' },
     { label: 'Start all', click: () => actions.startAll(), enabled: deployments.length > 0 },

@@ -6,10 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../e2e/support/processes.js';
 import { API_SUBPROTOCOL, type ApiHandlers } from '../../shared/api.js';
 import { Logger } from '../logging/logger.js';
+import { DownloadSlots } from './download-slots.js';
 import { startHeadlessHost, type HeadlessHost } from './headless-host.js';
 
 const dir = tempDir();
 let host: HeadlessHost;
+const downloads = new DownloadSlots();
 const listeners = new Set<(payload: unknown) => void>();
 const core = {
   handlers: { 'app.info': async () => ({ version: 'test' }) } as unknown as ApiHandlers,
@@ -20,7 +22,7 @@ beforeAll(async () => {
   mkdirSync(join(dir.path, 'ui'));
   writeFileSync(join(dir.path, 'ui', 'index.html'), `<!doctype html><meta http-equiv="Content-Security-Policy" content="connect-src 'none'" /><title>Tokios</title>`);
   writeFileSync(join(dir.path, 'secret.txt'), 'outside the renderer folder');
-  host = await startHeadlessHost({ core: core as never, rendererDir: join(dir.path, 'ui'), log: new Logger('test') });
+  host = await startHeadlessHost({ core: core as never, rendererDir: join(dir.path, 'ui'), log: new Logger('test'), downloads, runId: 'run-42' });
 });
 afterAll(async () => {
   await host.close();
@@ -40,12 +42,12 @@ function connect(options: { secret?: string; origin?: string; host?: string }): 
   });
 }
 
-function get(path: string, hostHeader: string): Promise<{ status: number; body: string; csp: string | undefined }> {
+function get(path: string, hostHeader: string): Promise<{ status: number; body: string; csp: string | undefined; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: host.port, path, headers: { host: hostHeader } }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, csp: res.headers['content-security-policy'] as string | undefined }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, csp: res.headers['content-security-policy'] as string | undefined, headers: res.headers }));
     });
     req.on('error', reject);
     req.end();
@@ -84,11 +86,32 @@ describe('headless host', () => {
     const page = await get('/', `127.0.0.1:${host.port}`);
     expect(page.body).toContain('<title>Tokios</title>');
     // The page may connect to this host's API socket, by the name it was opened with, and nowhere else.
-    expect(page.csp?.split('; ').filter((d) => d.startsWith('connect-src'))).toEqual([`connect-src ws://127.0.0.1:${host.port}/api`]);
-    expect((await get('/', `localhost:${host.port}`)).csp).toContain(`connect-src ws://localhost:${host.port}/api;`);
+    expect(page.csp?.split('; ').filter((d) => d.startsWith('connect-src'))).toEqual([`connect-src ws://127.0.0.1:${host.port}/api http://127.0.0.1:${host.port}/run`]);
+    expect((await get('/', `localhost:${host.port}`)).csp).toContain(`connect-src ws://localhost:${host.port}/api http://localhost:${host.port}/run;`);
     expect(page.body).not.toContain('Content-Security-Policy');
     for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt']) {
       expect((await get(path, `127.0.0.1:${host.port}`)).body).not.toContain('outside the renderer folder');
     }
+  });
+
+  it('hands an export to the browser once, as an attachment, and never again', async () => {
+    const offered = await downloads.deliver('tokios-gemma.json', '{"tunnel_token": "tt-secret"}\n');
+    if (offered.outcome !== 'download') throw new Error('expected a download');
+    expect(offered.url).toMatch(/^\/download\/[A-Za-z0-9_-]{43}$/);
+    const first = await get(offered.url, `127.0.0.1:${host.port}`);
+    expect(first.status).toBe(200);
+    expect(first.body).toBe('{"tunnel_token": "tt-secret"}\n');
+    expect(first.headers['content-disposition']).toBe('attachment; filename="tokios-gemma.json"');
+    expect(first.headers['cache-control']).toBe('no-store');
+    expect((await get(offered.url, `127.0.0.1:${host.port}`)).status).toBe(404);
+    expect((await get('/download/guess', `127.0.0.1:${host.port}`)).status).toBe(404);
+    // A foreign Host cannot take one either.
+    const other = await downloads.deliver('tokios-x.json', 'x');
+    if (other.outcome !== 'download') throw new Error('expected a download');
+    expect((await get(other.url, `evil.example:${host.port}`)).status).toBe(403);
+  });
+
+  it('tells any page which run it is, so an old tab knows the app restarted', async () => {
+    expect(JSON.parse((await get('/run', `127.0.0.1:${host.port}`)).body)).toEqual({ app: 'tokios', runId: 'run-42' });
   });
 });

@@ -8,6 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { API_PATH, API_SUBPROTOCOL, type ApiHandlers, type WireRequest, type WireResponse } from '../../shared/api.js';
 import type { Logger } from '../logging/logger.js';
 import { dispatch, forwardEvents, type EventSource } from '../core/api-dispatch.js';
+import type { DownloadSlots } from './download-slots.js';
 
 /**
  * The app without a desktop: the renderer build and the typed API on loopback. The API is
@@ -24,6 +25,10 @@ export interface HeadlessHostOptions {
   /** Defaults to a fresh random secret per run. */
   secret?: string;
   log: Logger;
+  /** One-time export downloads (`/download/<nonce>`), the headless save dialog. */
+  downloads?: DownloadSlots;
+  /** This run's id, told to any page that asks at `/run`: an old tab learns the app restarted. */
+  runId?: string;
 }
 
 export interface HeadlessHost {
@@ -57,7 +62,8 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
   const csp = (hostHeader: string): string =>
     [
       "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:",
-      `connect-src ws://${hostHeader}${API_PATH}`, "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+      // The API socket, and /run (which run answers here: how an old tab learns the app restarted).
+      `connect-src ws://${hostHeader}${API_PATH} http://${hostHeader}/run`, "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
     ].join('; ');
 
   const serveFile = (req: IncomingMessage, res: ServerResponse): void => {
@@ -102,8 +108,30 @@ export async function startHeadlessHost(options: HeadlessHostOptions): Promise<H
       res.writeHead(403, { 'content-type': 'text/plain' }).end('Host not allowed: open the URL tokios serve printed.');
       return;
     }
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === '/run' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ app: 'tokios', runId: options.runId ?? null }));
+      return;
+    }
+    if (path.startsWith('/download/') && req.method === 'GET') return serveDownload(path.slice('/download/'.length), res);
     serveFile(req, res);
   });
+
+  const serveDownload = (nonce: string, res: ServerResponse): void => {
+    const file = /^[A-Za-z0-9_-]{43}$/.test(nonce) ? (options.downloads?.take(nonce) ?? null) : null;
+    if (!file) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('This download link was used already or has expired: export again.');
+      return;
+    }
+    log.info(`${file.fileName} was downloaded by the browser`);
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-disposition': `attachment; filename="${file.fileName.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    }).end(file.text);
+  };
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
 

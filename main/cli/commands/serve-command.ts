@@ -1,6 +1,7 @@
 import { AppCore } from '../../core/app-core.js';
 import { createFileSecretStore } from '../../deployments/secret-store.js';
 import { DEFAULT_DETECT_URLS } from '../../detect/upstream-detector.js';
+import { DownloadSlots } from '../../headless/download-slots.js';
 import { startHeadlessHost } from '../../headless/headless-host.js';
 import { Logger } from '../../logging/logger.js';
 import { defaultHeadlessDataDir, RENDERER_DIR } from '../../paths.js';
@@ -37,7 +38,9 @@ Options:
     const log = new Logger('app');
     const dataDir = (values.data as string | undefined) ?? defaultHeadlessDataDir();
     const detectUrls = values.detect as unknown as string[] | undefined;
+    const downloads = new DownloadSlots();
     const core = new AppCore({
+      exportTarget: downloads,
       dataDir,
       host: 'headless',
       secrets: createFileSecretStore(dataDir),
@@ -48,7 +51,8 @@ Options:
       ...(detectUrls ? { detect: { urls: detectUrls } } : {}),
     });
     await core.start();
-    const host = await startHeadlessHost({ core, rendererDir: RENDERER_DIR, port: parsePort((values.port as string | undefined) ?? '0'), log });
+    const { runId } = await core.handlers['app.info']();
+    const host = await startHeadlessHost({ core, rendererDir: RENDERER_DIR, port: parsePort((values.port as string | undefined) ?? '0'), log, downloads, runId });
     process.stdout.write(`${host.url}\n`);
     const gateway = await core.handlers['gateway.info']();
     log.info(`UI at ${host.origin} (open the URL printed above: it carries this run's secret); the gateway for your clients is ${gateway.url} (data in ${dataDir})`);
