@@ -16,7 +16,7 @@ export function formatRate(value: number | null | undefined, unit: string): stri
 }
 
 export function formatTime(ts: number): string {
-  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 }
 
 export function formatUptime(since: number | null, now = Date.now()): string {
@@ -28,7 +28,28 @@ export function formatUptime(since: number | null, now = Date.now()): string {
   return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
 }
 
-export const KIND_LABEL: Record<string, string> = { ollama: 'Ollama', llamacpp: 'llama.cpp', openai: 'OpenAI-compatible', unknown: 'Unknown server' };
+/** What the server is, in words; before anything answered, just "model server". */
+export const KIND_LABEL: Record<string, string> = { ollama: 'Ollama', llamacpp: 'llama.cpp', openai: 'OpenAI-compatible server', unknown: 'Model server' };
+
+export function formatCount(value: number | null | undefined): string {
+  if (value === null || value === undefined) return '—';
+  return value >= 10_000 ? `${(value / 1000).toFixed(value >= 100_000 ? 0 : 1)}k` : String(value);
+}
+
+/** How to start each kind of model server, for the "model server down" advice. */
+function startAdvice(kind: string, upstream: string): string {
+  const port = /:(\d+)$/.exec(upstream)?.[1];
+  switch (kind) {
+    case 'ollama':
+      return `Start Ollama: open the Ollama app, or run \`ollama serve\`${port && port !== '11434' ? ` with OLLAMA_HOST=127.0.0.1:${port}` : ''}.`;
+    case 'llamacpp':
+      return `Start llama.cpp's server: \`llama-server -m your-model.gguf --port ${port ?? '8080'}\`.`;
+    case 'openai':
+      return `Start the OpenAI-compatible server that listens at ${upstream}.`;
+    default:
+      return `Start the model server that should answer at ${upstream} (Ollama: \`ollama serve\`; llama.cpp: \`llama-server … --port ${port ?? '8080'}\`).`;
+  }
+}
 
 /** Tone for the state dot. */
 export function stateTone(state: TunnelState): 'ok' | 'busy' | 'warn' | 'error' | 'idle' {
@@ -63,9 +84,9 @@ export function adviceFor(d: DeploymentView): Advice | null {
     case 'token-rejected':
       return { what: 'The gateway refused this tunnel token.', todo: 'Edit the deployment and paste a current token from your gateway (a revoked token, or one from another gateway, will not work).' };
     case 'upstream-down':
-      return { what: `Your model server at ${d.upstream} is not answering.`, todo: 'Start it (ollama serve, or llama-server … --port 8080). The tunnel stays up and recovers by itself once it answers.' };
+      return { what: `${KIND_LABEL[d.health.upstreamKind] ?? 'The model server'} at ${d.upstream} is not answering.`, todo: `${startAdvice(d.health.upstreamKind, d.upstream)} The tunnel stays up and recovers by itself once it answers.` };
     case 'crash-looping':
-      return { what: message ?? 'The connector keeps exiting right after it starts.', todo: 'Press Retry. If it happens again, check the app logs for the reason.' };
+      return { what: message ?? 'The connector keeps exiting right after it starts.', todo: 'Press Retry. If it happens again, Logs shows what the worker said before it exited.' };
     case 'reconnecting':
     case 'offline':
       return { what: message ?? 'The tunnel to the gateway is down.', todo: 'Check that the gateway is running and reachable; the connector keeps retrying by itself.' };

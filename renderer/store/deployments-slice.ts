@@ -1,21 +1,16 @@
 import type { StateCreator } from 'zustand';
 import type { ApiClient, DeploymentInput, DeploymentView, ExportResult, HealthSample, NameCheck } from '../../shared/api';
-import type { RequestRecord } from '../../shared/health';
 import type { AppState } from './app-store';
 
-/** Deployments: the list, each one's live health, and the actions on them. */
+/** Deployments: the list, each one's live health and chart history, and the actions on them. */
 
-/** tokens/s points for the list's sparklines, one every SPARK_EVERY_MS at most. */
-export const SPARK_POINTS = 30;
-const SPARK_EVERY_MS = 2000;
+/** Chart points kept per deployment (one a second: 15 minutes). */
+export const HISTORY_POINTS = 900;
 
 export interface DeploymentsSlice {
   deployments: Record<string, DeploymentView>;
   order: string[];
   deploymentsLoaded: boolean;
-  spark: Record<string, number[]>;
-  sparkAt: Record<string, number>;
-  requests: Record<string, RequestRecord[]>;
   history: Record<string, HealthSample[]>;
   loadDeployments(): Promise<void>;
   createDeployment(input: DeploymentInput): Promise<DeploymentView>;
@@ -26,13 +21,14 @@ export interface DeploymentsSlice {
   startAll(): Promise<void>;
   stopAll(): Promise<void>;
   checkName(name: string, excludeId?: string): Promise<NameCheck>;
-  loadDetail(id: string): Promise<void>;
-  exportDeployment(id: string, path?: string): Promise<ExportResult>;
+  checkToken(token: string): Promise<{ problem: string | null; known: boolean | null }>;
+  loadHistory(id: string): Promise<void>;
+  exportDeployment(id: string): Promise<ExportResult>;
   importDeployment(text: string, fileName: string, replace?: boolean): Promise<DeploymentView>;
   /** From transport events. */
   applyDeployment(view: DeploymentView): void;
   dropDeployment(id: string): void;
-  addRequest(id: string, record: RequestRecord): void;
+  addSample(id: string, sample: HealthSample): void;
 }
 
 export const createDeploymentsSlice =
@@ -41,9 +37,6 @@ export const createDeploymentsSlice =
     deployments: {},
     order: [],
     deploymentsLoaded: false,
-    spark: {},
-    sparkAt: {},
-    requests: {},
     history: {},
     async loadDeployments() {
       const list = await api.call('deployments.list');
@@ -76,37 +69,28 @@ export const createDeploymentsSlice =
       await api.call('deployments.stopAll');
     },
     checkName: (name, excludeId) => api.call('deployments.checkName', excludeId ? { name, excludeId } : { name }),
-    async loadDetail(id) {
-      const [requests, history] = await Promise.all([api.call('deployments.requests', { id }), api.call('deployments.history', { id })]);
-      set((s) => ({ requests: { ...s.requests, [id]: requests }, history: { ...s.history, [id]: history } }));
+    checkToken: (token) => api.call('deployments.checkToken', { token }),
+    async loadHistory(id) {
+      const history = await api.call('deployments.history', { id });
+      set((s) => ({ history: { ...s.history, [id]: history } }));
     },
-    exportDeployment: (id, path) => api.call('deployments.export', path ? { id, path } : { id }),
+    exportDeployment: (id) => api.call('deployments.export', { id }),
     async importDeployment(text, fileName, replace) {
       const view = await api.call('deployments.import', { text, fileName, ...(replace ? { replace } : {}) });
       get().applyDeployment(view);
       return view;
     },
     applyDeployment(view) {
-      set((s) => {
-        const now = Date.now();
-        const due = now - (s.sparkAt[view.id] ?? 0) >= SPARK_EVERY_MS;
-        const series = s.spark[view.id] ?? [];
-        return {
-          deployments: { ...s.deployments, [view.id]: view },
-          order: s.order.includes(view.id) ? s.order : [...s.order, view.id],
-          ...(due
-            ? { spark: { ...s.spark, [view.id]: [...series, view.health.tokensPerSecond ?? 0].slice(-SPARK_POINTS) }, sparkAt: { ...s.sparkAt, [view.id]: now } }
-            : {}),
-        };
-      });
+      set((s) => ({ deployments: { ...s.deployments, [view.id]: view }, order: s.order.includes(view.id) ? s.order : [...s.order, view.id] }));
     },
     dropDeployment(id) {
       set((s) => {
         const { [id]: _gone, ...rest } = s.deployments;
-        return { deployments: rest, order: s.order.filter((o) => o !== id) };
+        const { [id]: _history, ...history } = s.history;
+        return { deployments: rest, order: s.order.filter((o) => o !== id), history };
       });
     },
-    addRequest(id, record) {
-      set((s) => ({ requests: { ...s.requests, [id]: [record, ...(s.requests[id] ?? [])].slice(0, 200) } }));
+    addSample(id, sample) {
+      set((s) => ({ history: { ...s.history, [id]: [...(s.history[id] ?? []), sample].slice(-HISTORY_POINTS) } }));
     },
   });

@@ -1,5 +1,6 @@
 import type { StateCreator } from 'zustand';
-import type { ApiClient, DetectedUpstream } from '../../shared/api';
+import type { ApiClient, DetectedUpstream, ProbeResult } from '../../shared/api';
+import { upstreamFromInput } from '../../shared/tokios-config';
 import type { AppState } from './app-store';
 
 /** Model servers found on this machine. */
@@ -9,7 +10,10 @@ export interface DetectSlice {
   scanning: boolean;
   loadDetected(): Promise<void>;
   rescan(): Promise<void>;
-  addEndpoint(url: string): Promise<void>;
+  /** Adds a server to look at; says what answered there. */
+  addEndpoint(url: string): Promise<DetectedUpstream | null>;
+  /** What answers at a URL being typed (nothing is kept). */
+  probe(url: string): Promise<ProbeResult>;
   applyDetected(upstreams: DetectedUpstream[]): void;
 }
 
@@ -33,11 +37,15 @@ export const createDetectSlice =
     async addEndpoint(url) {
       set({ scanning: true });
       try {
-        set({ upstreams: await api.call('detect.addEndpoint', { url }) });
+        const upstreams = await api.call('detect.addEndpoint', { url });
+        set({ upstreams });
+        const normalized = upstreamFromInput(url, (problem) => new Error(problem));
+        return upstreams.find((u) => u.url === normalized) ?? null;
       } finally {
         set({ scanning: false });
       }
     },
+    probe: (url) => api.call('detect.probe', { url }),
     applyDetected(upstreams) {
       set({ upstreams, detectLoaded: true });
     },

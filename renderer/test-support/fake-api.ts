@@ -47,7 +47,7 @@ export function deployment(overrides: Partial<DeploymentView> & { state?: Tunnel
     source: 'app', file: null, configError: null, created: '2026-11-26T00:00:00Z', updated: '2026-11-26T00:00:00Z',
     health: {
       state, since: Date.now(), rttMs: 2.5, inFlight: 0, totals: { requests: 3, errors: 0, promptTokens: 30, completionTokens: 90 }, lastError: null,
-      connectedSince: Date.now() - 60_000, requestsPerMinute: 3, tokensPerSecond: 42, ttftMs: 120, restarts: 0, upstreamReachable: true, upstreamKind: 'ollama',
+      connectedSince: Date.now() - 60_000, requestsPerMinute: 3, tokensPerSecond: 42, ttftMs: 120, lastRequestAt: Date.now() - 1000, restarts: 0, upstreamReachable: true, upstreamKind: 'ollama',
     },
     ...rest,
   };

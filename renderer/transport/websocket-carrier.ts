@@ -5,14 +5,35 @@ import type { Carrier } from './api-client';
 /**
  * The headless host's transport: a WebSocket to /api that offers the per-run secret as a
  * subprotocol. Reconnects by itself; calls made while disconnected fail with a clear error.
+ * When the socket drops it asks the host's public `/run` which run it is: another run means
+ * Tokios restarted with a new secret, and this tab must be opened again from its new URL.
  */
 
-export type ConnectionState = 'connecting' | 'open' | 'lost' | 'refused';
+export type ConnectionState = 'connecting' | 'open' | 'lost' | 'refused' | 'stale';
+
+export interface CarrierOptions {
+  /** The run this page was loaded for (from app.info), once known. */
+  runId?: () => string | null;
+  base?: string;
+  backoff?: Backoff;
+}
+
+/** What the host at `base` says its run is; undefined when nothing answers. */
+async function currentRun(base: string): Promise<string | null | undefined> {
+  try {
+    const response = await fetch(`//${base}/run`, { cache: 'no-store' });
+    return ((await response.json()) as { runId?: string | null }).runId ?? null;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The host is on this machine: retry soon, never more than 5 s apart. */
 const RECONNECT: BackoffPolicy = { baseMs: 250, capMs: 5000 };
 
-export function websocketCarrier(secret: string, onState: (state: ConnectionState) => void, base = location.host, backoff = new Backoff(RECONNECT)): Carrier {
+export function websocketCarrier(secret: string, onState: (state: ConnectionState) => void, options: CarrierOptions = {}): Carrier {
+  const base = options.base ?? location.host;
+  const backoff = options.backoff ?? new Backoff(RECONNECT);
   let socket: WebSocket | null = null;
   let nextId = 1;
   let attempts = 0;
@@ -49,9 +70,16 @@ export function websocketCarrier(secret: string, onState: (state: ConnectionStat
       for (const [, resolve] of pending) resolve({ ok: false, error: { name: 'TokiosError', code: 'INTERNAL', message: 'lost the connection to Tokios; retrying' } });
       pending.clear();
       attempts++;
-      // Never opened at all: the secret is wrong, or the app is not running.
-      onState(everOpened || opened ? 'lost' : 'refused');
-      setTimeout(open, backoff.next());
+      void currentRun(base).then((run) => {
+        const known = options.runId?.() ?? null;
+        if (run !== undefined && known !== null && run !== known) {
+          onState('stale'); // a new run has a new secret: retrying cannot succeed
+          return;
+        }
+        // Never opened at all while the host answers: the secret is wrong.
+        onState(!everOpened && !opened && run !== undefined ? 'refused' : 'lost');
+        setTimeout(open, backoff.next());
+      });
     };
   };
   open();

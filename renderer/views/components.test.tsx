@@ -15,7 +15,7 @@ describe('deployment list', () => {
     const api = new FakeApi().answer('deployments.stop', () => deployment({ state: 'stopped' }));
     const { store } = renderWithStore(<DeploymentsView />, api);
     act(() => {
-      store.setState({ deploymentsLoaded: true });
+      store.setState({ deploymentsLoaded: true, connection: 'open' });
       store.getState().applyDeployment(deployment());
     });
     const row = screen.getByTestId('deployment-gemma-tunnel');
@@ -32,12 +32,12 @@ describe('deployment list', () => {
     const api = new FakeApi();
     const { store } = renderWithStore(<DeploymentsView />, api);
     act(() => {
-      store.setState({ deploymentsLoaded: true });
+      store.setState({ deploymentsLoaded: true, connection: 'open' });
       store.getState().applyDeployment(deployment({ state: 'crash-looping', health: { ...deployment().health, state: 'crash-looping', lastError: { code: 'WORKER_FAILED', message: 'the connector worker exited 5 times within 60 s', at: 1 } } }));
     });
     expect(screen.getByText('keeps crashing')).toBeTruthy();
     expect(screen.getByText(/exited 5 times/)).toBeTruthy();
-    expect(screen.getByRole('button', { name: 'Retry' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Retry gemma-tunnel' })).toBeTruthy();
   });
 
   it('teaches how to start a model server when there is nothing yet', () => {
@@ -97,14 +97,38 @@ describe('deployment form', () => {
     fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'gemma' } });
     fireEvent.change(screen.getByLabelText('Tunnel token'), { target: { value: 'tt-0123456789abcdefghijABCDEFGHIJ0123456789abc' } });
     fireEvent.click(screen.getByRole('button', { name: 'Save' }));
-    expect((await screen.findByRole('alert')).textContent).toMatch(/Tunnel token rejected/);
+    // Next to the token field, in words rather than the gateway's, with focus on the field.
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toMatch(/did not issue this tunnel token/);
+    expect(alert.textContent).not.toMatch(/POST \/v1\/deployments/);
+    expect(alert.id).toBe(screen.getByLabelText('Tunnel token').getAttribute('aria-describedby'));
+    expect(document.activeElement).toBe(screen.getByLabelText('Tunnel token'));
+  });
+
+  it('says how a typed name and URL will be saved, and warns before a rename', async () => {
+    const api = new FakeApi()
+      .answer('deployments.checkName', () => ({ problem: null, swapsWith: null }))
+      .answer('detect.probe', () => ({ url: 'http://localhost:9', reachable: false, kind: 'unknown' as const, models: [], problem: 'nothing answers' }))
+      .answer('deployments.update', (args: { changes: { name: string; upstream: string } }) => deployment({ name: args.changes.name, upstream: args.changes.upstream }));
+    renderWithStore(<DeploymentForm editId="d1" />, api, (store) => {
+      store.setState({ gateway: gatewayInfo });
+      store.getState().applyDeployment(deployment());
+    });
+    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'my model' } });
+    expect(screen.getByText("Saved as 'my-model': names cannot contain spaces.")).toBeTruthy();
+    expect((await screen.findByRole('note')).textContent).toMatch(/Clients that use 'gemma-tunnel' will get "model not found"/);
+    fireEvent.change(screen.getByLabelText('Model server URL'), { target: { value: 'localhost:9' } });
+    expect(await screen.findByText(/Saved as http:\/\/localhost:9\. Nothing answers at http:\/\/localhost:9 yet\. You can save anyway/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Rename' }));
+    await waitFor(() => expect(api.callsTo('deployments.update')).toHaveLength(1));
+    expect(api.callsTo('deployments.update')[0]).toMatchObject({ id: 'd1', changes: { name: 'my-model', upstream: 'http://localhost:9' } });
   });
 });
 
 describe('test panel', () => {
   it('streams the reply with the time to first token', async () => {
     const api = new FakeApi().answer('test.chat', () => ({ requestId: 'r1' }));
-    renderWithStore(<TestPanel deployment="gemma-tunnel" />, api);
+    renderWithStore(<TestPanel deploymentId="d1" deployment="gemma-tunnel" />, api);
     fireEvent.click(screen.getByRole('button', { name: 'Send test request' }));
     await waitFor(() => expect(api.callsTo('test.chat')).toEqual([{ deployment: 'gemma-tunnel', prompt: 'Say hello in one short sentence.' }]));
     act(() => {

@@ -1,104 +1,98 @@
-import { useEffect } from 'react';
-import { Chart, StateBadge } from '../components/controls';
-import { adviceFor, formatMs, formatRate, formatTime, formatUptime, KIND_LABEL } from '../format';
+import { useEffect, useMemo } from 'react';
+import { liveRates } from '../../shared/rates';
+import { PageHeader, StateBadge } from '../components/controls';
+import { TimeChart } from '../components/time-chart';
+import { adviceFor, formatCount, formatMs, formatRate, formatUptime, KIND_LABEL } from '../format';
 import { useActions, useApp } from '../store/app-store';
+import { RequestTable } from './requests-view';
 import { TestPanel } from './test-panel';
 
-/** One deployment: health over time, its last problem in plain words, a test, recent requests. */
+/** One deployment: its figures and their history, its last problem in plain words, a test, its requests. */
 export function DeploymentDetail({ id }: { id: string }) {
   const d = useApp((s) => s.deployments[id]);
-  const requests = useApp((s) => s.requests[id]);
   const history = useApp((s) => s.history[id]);
-  const { loadDetail, navigate, openDialog, setRunning, retryDeployment, notify } = useActions();
+  const now = useApp((s) => s.now);
+  const inspected = useApp((s) => s.inspected);
+  const connection = useApp((s) => s.connection);
+  const { loadHistory, navigate, openDialog, setRunning, retryDeployment, notify } = useActions();
+  const requests = useMemo(() => inspected.filter((r) => r.deploymentId === id).slice(0, 50), [inspected, id]);
 
   useEffect(() => {
-    void loadDetail(id).catch(() => undefined);
-    const timer = setInterval(() => void loadDetail(id).catch(() => undefined), 5000);
-    return () => clearInterval(timer);
-  }, [id, loadDetail]);
+    void loadHistory(id).catch(() => undefined);
+  }, [id, loadHistory]);
+
+  const samples = history ?? [];
+  const rtt = useMemo(() => samples.map((s) => ({ t: s.t, v: s.rttMs })), [samples]);
+  const rpm = useMemo(() => samples.map((s) => ({ t: s.t, v: s.requestsPerMinute })), [samples]);
+  const tps = useMemo(() => samples.map((s) => ({ t: s.t, v: s.tokensPerSecond })), [samples]);
 
   if (!d) {
     return (
-      <section>
-        <p>This deployment no longer exists.</p>
+      <section aria-labelledby="gone-title">
+        <PageHeader title="This deployment no longer exists" id="gone-title" />
         <button type="button" onClick={() => navigate({ name: 'deployments' })}>Back to deployments</button>
       </section>
     );
   }
   const advice = adviceFor(d);
   const running = d.enabled && d.health.state !== 'stopped';
-  const act = (work: Promise<unknown>): void => void work.catch((e: Error) => notify(e.message, 'error'));
-  const samples = history ?? [];
+  const act = (work: Promise<unknown>, done?: string): void => void work.then(() => done && notify(done), (e: Error) => notify(e.message, 'error'));
+  const live = connection === 'open';
+  const rates = live ? liveRates(d.health, now) : { requestsPerMinute: null, tokensPerSecond: null, ttftMs: null };
+  const stuck = d.health.state === 'crash-looping' || d.health.state === 'token-rejected';
+  const crumb = <button type="button" className="link crumb" onClick={() => navigate({ name: 'deployments' })}>Deployments /</button>;
   return (
     <section aria-labelledby="detail-title">
-      <button type="button" className="link back" onClick={() => navigate({ name: 'deployments' })}>← Deployments</button>
-      <div className="toolbar">
-        <h1 id="detail-title">{d.name}</h1>
-        <StateBadge state={d.health.state} />
-        <div className="spacer" />
-        {(d.health.state === 'crash-looping' || d.health.state === 'token-rejected') && <button type="button" onClick={() => act(retryDeployment(id))}>Retry</button>}
+      <PageHeader
+        id="detail-title"
+        title={d.name}
+        crumb={crumb}
+        sub={<>{KIND_LABEL[d.health.upstreamKind]} at {d.upstream}{d.model ? ` · model ${d.model}` : ''} · token {d.token}{d.source === 'folder' && d.file ? ` · from ${d.file}` : ''}</>}
+      >
+        <span className="toolbar-state"><StateBadge state={d.health.state} /></span>
+        {stuck && <button type="button" onClick={() => act(retryDeployment(id), `Restarting '${d.name}'…`)}>Retry</button>}
         <button type="button" className="ghost" onClick={() => act(setRunning(id, !running))}>{running ? 'Stop' : 'Start'}</button>
         {d.source === 'app' && <button type="button" className="ghost" onClick={() => openDialog({ kind: 'edit', id })}>Edit</button>}
         <button type="button" className="ghost" onClick={() => openDialog({ kind: 'export', id })}>Export tokios.json</button>
-        {d.source === 'app' && <button type="button" className="ghost danger" onClick={() => openDialog({ kind: 'remove', id })}>Remove</button>}
-      </div>
-      <p className="muted">
-        {KIND_LABEL[d.health.upstreamKind] ?? 'Model server'} at {d.upstream}
-        {d.model ? ` · model ${d.model}` : ''} · token {d.token}
-        {d.source === 'folder' && d.file ? ` · from ${d.file}` : ''}
-      </p>
+        {d.source === 'app' && <button type="button" className="danger" onClick={() => openDialog({ kind: 'remove', id })}>Remove</button>}
+      </PageHeader>
 
       {advice && (
-        <div className="advice" role="alert">
+        <div className={`advice ${d.health.state === 'reconnecting' || d.health.state === 'waiting' ? 'warn' : ''}`} role="alert">
           <p><strong>{advice.what}</strong></p>
           <p>{advice.todo}</p>
         </div>
       )}
 
-      <dl className="stats">
-        <div><dt>Round trip to gateway</dt><dd>{formatMs(d.health.rttMs)}</dd></div>
-        <div><dt>In flight</dt><dd>{d.health.inFlight}</dd></div>
-        <div><dt>Requests / min</dt><dd>{d.health.requestsPerMinute}</dd></div>
-        <div><dt>Tokens / s</dt><dd>{formatRate(d.health.tokensPerSecond, '')}</dd></div>
-        <div><dt>Time to first token</dt><dd>{formatMs(d.health.ttftMs)}</dd></div>
-        <div><dt>Requests · errors</dt><dd>{d.health.totals.requests} · {d.health.totals.errors}</dd></div>
-        <div><dt>Up for</dt><dd>{formatUptime(d.health.connectedSince)}</dd></div>
-        <div><dt>Restarts</dt><dd>{d.health.restarts}</dd></div>
+      <dl className="tiles">
+        <div className="tile"><dt>Round trip to gateway</dt><dd>{formatMs(live ? d.health.rttMs : null)}</dd></div>
+        <div className="tile"><dt>Requests / min</dt><dd>{rates.requestsPerMinute ?? '—'}</dd></div>
+        <div className="tile"><dt>Tokens / s <small>last min</small></dt><dd>{formatRate(rates.tokensPerSecond, '')}</dd></div>
+        <div className="tile"><dt title="Median time to first token, last minute">First token <small>median</small></dt><dd>{formatMs(rates.ttftMs)}</dd></div>
+        <div className="tile"><dt>In flight</dt><dd>{running && live ? d.health.inFlight : '—'}</dd></div>
+        <div className="tile"><dt>Requests <small>since start</small></dt><dd>{formatCount(d.health.totals.requests)}</dd></div>
+        <div className="tile"><dt>Errors <small>since start</small></dt><dd>{formatCount(d.health.totals.errors)}</dd></div>
+        <div className="tile"><dt>Up for</dt><dd>{formatUptime(d.health.connectedSince, now)} {d.health.restarts > 0 && <small>· {d.health.restarts} restart{d.health.restarts === 1 ? '' : 's'}</small>}</dd></div>
       </dl>
 
       <div className="charts">
-        <Chart title="Round trip" unit="RTT" values={samples.map((s) => s.rttMs)} format={(v) => formatMs(v)} />
-        <Chart title="Throughput" unit="requests" values={samples.map((s) => s.requestsPerMinute)} format={(v) => (v === null ? '—' : `${v} req/min`)} />
-        <Chart title="Generation speed" unit="tokens/s" values={samples.map((s) => s.tokensPerSecond)} format={(v) => formatRate(v, 'tok/s')} />
+        <TimeChart title="Round trip" points={rtt} format={formatMs} axis={(v) => (v === 0 ? '0' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`)} floor={5} empty="Not connected" />
+        <TimeChart title="Requests / min" points={rpm} format={(v) => (v === null ? '—' : `${v} req/min`)} axis={(v) => String(Math.round(v))} floor={5} empty="Not running" />
+        <TimeChart title="Tokens / s" points={tps} format={(v) => formatRate(v, 'tok/s')} axis={(v) => String(Math.round(v))} floor={10} empty="No generation in this span" />
       </div>
 
-      <TestPanel deployment={d.name} />
+      <TestPanel deploymentId={d.id} deployment={d.name} />
 
       <section className="panel" aria-labelledby="requests-title">
-        <h2 id="requests-title">Recent requests</h2>
-        {!requests || requests.length === 0 ? (
+        <div className="panel-head">
+          <h2 id="requests-title">Recent requests</h2>
+          <div className="spacer" />
+          <button type="button" className="ghost small" onClick={() => navigate({ name: 'requests' })}>Open in inspector</button>
+        </div>
+        {requests.length === 0 ? (
           <p className="muted">No requests yet. Send a test request above, or point a client at the gateway.</p>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr><th scope="col">Time</th><th scope="col">Path</th><th scope="col">Model</th><th scope="col">Status</th><th scope="col">TTFT</th><th scope="col">Duration</th><th scope="col">Tokens</th></tr>
-              </thead>
-              <tbody>
-                {requests.slice(0, 200).map((r, i) => (
-                  <tr key={`${r.time}-${i}`} className={r.status >= 400 || r.error ? 'bad' : ''}>
-                    <td title={r.requestId ? `request id ${r.requestId}` : undefined}>{formatTime(r.time)}</td>
-                    <td><code>{r.path}</code></td>
-                    <td>{r.model ?? '—'}</td>
-                    <td title={r.error ?? undefined}>{r.status === 499 ? 'cancelled' : r.status}</td>
-                    <td>{formatMs(r.ttftMs)}</td>
-                    <td>{formatMs(r.durationMs)}</td>
-                    <td>{r.completionTokens ?? '—'}{r.promptTokens !== null ? ` (+${r.promptTokens} in)` : ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <RequestTable requests={requests} compact onOpen={(request) => navigate({ name: 'requests', selected: request.id })} />
         )}
       </section>
     </section>
