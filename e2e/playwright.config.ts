@@ -3,7 +3,8 @@ import { defineConfig } from '@playwright/test';
 /**
  * The UI end to end, in Debian's Chromium, against `tokios serve` backed by the real core,
  * the embedded gateway, real connector workers and the test upstreams. One worker (the
- * flows start processes and bind ports); screenshots are kept under e2e/artifacts.
+ * flows start processes and bind ports), one served app per spec file; every spec runs at
+ * 1280x800 and at 800x600. Screenshots of each page land in e2e/artifacts/screenshots.
  */
 export const CHROMIUM = process.env.TOKIOS_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -16,10 +17,13 @@ export default defineConfig({
   timeout: 90_000,
   expect: { timeout: 15_000 },
   reporter: [['list'], ['html', { outputFolder: './artifacts/report', open: 'never' }]],
+  projects: [
+    { name: 'wide', use: { viewport: { width: 1280, height: 800 } } },
+    { name: 'small', use: { viewport: { width: 800, height: 600 } } },
+  ],
   use: {
     browserName: 'chromium',
-    viewport: { width: 1280, height: 860 },
-    screenshot: 'on',
+    screenshot: 'only-on-failure',
     trace: 'retain-on-first-failure',
     launchOptions: {
       executablePath: CHROMIUM,

@@ -40,6 +40,8 @@ test.describe('Electron app', () => {
     try {
       const window = await app.firstWindow();
       await expect(window).toHaveTitle('Tokios');
+      // Past the first-run guide (its own spec covers it in the browser).
+      await window.evaluate(() => (globalThis as unknown as { localStorage: { setItem(key: string, value: string): void } }).localStorage.setItem('tokios-welcome-done', '1'));
       // The page has the bridge, and nothing of Node.
       expect(await window.evaluate(() => typeof (globalThis as { tokiosBridge?: unknown }).tokiosBridge)).toBe('object');
       expect(await window.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
@@ -47,7 +49,7 @@ test.describe('Electron app', () => {
       await window.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Detected servers', exact: true }).click();
       await window.getByRole('button', { name: /^Create deployment from Ollama/ }).click();
       await window.getByRole('dialog', { name: 'Add deployment' }).getByRole('button', { name: 'Save' }).click();
-      await expect(window.locator('.toolbar .state')).toHaveText('online', { timeout: 30_000 });
+      await expect(window.locator('.page-header .state')).toHaveText('online', { timeout: 30_000 });
       await window.getByRole('button', { name: 'Send test request' }).click();
       await expect(window.getByLabel('Reply')).toContainText('Hello from ollama.');
       await window.screenshot({ path: test.info().outputPath('electron-detail.png') });
