@@ -14,12 +14,12 @@ const electronOnlyInGlue = {
 /**
  * Layers inside main/, lowest first. A folder imports only from folders in LOWER layers
  * (plus shared/ and the small modules at main/'s root); never upwards and never sideways,
- * so e.g. the connector and the gateway share only main/tunnel/, and the supervisor knows
+ * so e.g. the connector and the gateway share only main/tunnel/ and main/http/, and the supervisor knows
  * the connector's worker protocol but not the other way round. Tests may reach across.
  */
 const MAIN_LAYERS = [
   ['logging', 'storage'],
-  ['tunnel', 'detect', 'deployments'],
+  ['tunnel', 'http', 'detect', 'deployments'],
   ['gateway', 'connector'],
   ['supervisor'],
   ['core'],

@@ -45,6 +45,15 @@ export function parsePort(text: string, flag = '--port'): number {
   return port;
 }
 
+/** `--name N` as a positive whole number, or undefined when not given. */
+export function positiveInt(values: Record<string, string | boolean | string[] | undefined>, name: string): number | undefined {
+  const text = values[name];
+  if (typeof text !== 'string') return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new TokiosError('USAGE', `--${name} must be a positive whole number, got '${text}'`);
+  return value;
+}
+
 /** Where the gateway keeps its data when `--data` is not given. */
 export function defaultGatewayDataDir(): string {
   const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');

@@ -1,5 +1,6 @@
 import { toErrorData } from '../../shared/errors.js';
 import type { ConnectorHealth } from '../../shared/health.js';
+import { installLastResortHandler } from '../logging/last-resort-handler.js';
 import { Logger } from '../logging/logger.js';
 import { WORKER_EXIT_TOKEN_REJECTED, type FromWorker, type ToWorker } from './worker-protocol.js';
 import { Connector } from './connector.js';
@@ -46,6 +47,7 @@ async function stop(timeoutMs: number, code = 0): Promise<void> {
 onMessage((message) => {
   if (message.type === 'start' && !connector) {
     const log = new Logger(`connector:${message.config.name ?? 'worker'}`);
+    installLastResortHandler({ log });
     connector = new Connector({
       config: message.config,
       gatewayUrl: message.gatewayUrl,

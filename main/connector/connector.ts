@@ -35,6 +35,8 @@ export interface ConnectorOptions {
   backoff?: BackoffPolicy;
   /** How often the upstream is probed while idle, to notice it going down or coming back. */
   upstreamProbeMs?: number;
+  /** Request body bytes held at once across all streams (the forwarder's default otherwise). */
+  maxHeldBodyBytes?: number;
 }
 
 export class Connector extends EventEmitter<ConnectorEvents> {
@@ -67,6 +69,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       onUpstreamReachable: (reachable, problem) => this.setUpstreamReachable(reachable, problem),
       onRecord: (record) => this.onRecord(record),
       onActivity: () => this.queueHealth(),
+      ...(options.maxHeldBodyBytes ? { maxHeldBodyBytes: options.maxHeldBodyBytes } : {}),
     });
     this.client = new TunnelClient({
       gatewayUrl: options.gatewayUrl,
@@ -89,6 +92,8 @@ export class Connector extends EventEmitter<ConnectorEvents> {
 
   /** Probes the upstream once (so Hello can say what it is), then dials the gateway. */
   async start(): Promise<void> {
+    const warning = plainTextTokenWarning(this.options.gatewayUrl);
+    if (warning) this.log.warn(warning);
     await this.probe();
     this.client.start();
     const every = this.options.upstreamProbeMs ?? 15_000;
@@ -273,4 +278,18 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       problem: `upstream ${this.options.config.upstream} serves several models (${models.slice(0, 10).join(', ')}); set "model" in tokios.json to pick one`,
     };
   }
+}
+
+/**
+ * Why sending the tunnel token to `gatewayUrl` exposes it, or null when it does not: plain
+ * `http://` to another machine shows the token to anyone on the path, and whoever has it can
+ * serve the deployment's traffic. Loopback never leaves this machine.
+ */
+export function plainTextTokenWarning(gatewayUrl: string): string | null {
+  const url = new URL(gatewayUrl);
+  if (url.protocol !== 'http:' && url.protocol !== 'ws:') return null;
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const loopback = host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || /^::ffff:127\./.test(host) || /^::ffff:7f/.test(host);
+  if (loopback) return null;
+  return `the tunnel token goes to ${url.host} over plain http://: anyone on the network path can read it and take over this deployment's traffic; put the gateway behind TLS and use https://`;
 }

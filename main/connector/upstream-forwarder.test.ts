@@ -148,3 +148,31 @@ describe('upstream forwarder', () => {
     expect((await send({}, { model: 'gemma-tunnel', messages: [] }).result).status).toBe(200);
   });
 });
+
+describe('upstream forwarder: request bodies held at once', () => {
+  it('returns credit only for body bytes it can hold, and refuses the streams past its limit', async () => {
+    const small = await createSessionPair();
+    const limited = new UpstreamForwarder({
+      upstream: upstream.url, log: new Logger('test'), resolveModel: async () => ({ model: 'gemma3:4b' }), maxHeldBodyBytes: 1 << 20, upstreamKind: () => 'ollama',
+      onUpstreamReachable: () => {}, onRecord: () => {}, onActivity: () => {},
+    });
+    small.connector.on('stream', (stream: TunnelStream, head: RequestHead) => limited.handle(stream, head));
+    try {
+      // Three bodies of 768 KiB that never end: together over the 1 MiB the connector may hold.
+      const resets: Array<number | null> = [null, null, null];
+      const streams = resets.map((_, i) => {
+        const stream = small.gateway.openStream({ method: 'POST', path: '/v1/chat/completions', headers: {}, deployment: 'd' }, false);
+        stream.handler = { onReset: (code) => (resets[i] = code) };
+        stream.write(Buffer.concat([Buffer.from('{"model":"x","pad":"'), Buffer.alloc(768 * 1024, 0x61)]));
+        return stream;
+      });
+      await expect.poll(() => resets.filter((code) => code === ResetCode.RefusedStream).length, { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(limited.heldBodies.held).toBeLessThanOrEqual(1 << 20);
+      for (const stream of streams) stream.reset(ResetCode.Cancel, 'done');
+      await expect.poll(() => limited.heldBodies.held, { timeout: 5000 }).toBe(0);
+    } finally {
+      limited.destroy();
+      await small.close();
+    }
+  });
+});

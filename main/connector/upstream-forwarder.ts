@@ -2,7 +2,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
 import type { RequestRecord } from '../../shared/health.js';
 import { ResetCode, type RequestHead, type ResetCodeValue } from '../../shared/tunnel-protocol.js';
-import type { Logger } from '../logging/logger.js';
+import { peerText, type Logger } from '../logging/logger.js';
+import { isDroppedRequestHeader, isDroppedResponseHeader } from '../http/forwarding-headers.js';
+import { ByteBudget, HeldBody } from '../http/held-body.js';
+import { JsonModelScanner } from '../http/json-model-scanner.js';
 import { describeSystemError, systemErrorCode } from '../system-errors.js';
 import type { TunnelStream } from '../tunnel/tunnel-session.js';
 import { rewriteModel } from './model-rewrite.js';
@@ -20,6 +23,13 @@ import { UsageScanner } from './usage-scanner.js';
  * passing on a bare "File Not Found". A reset stream aborts the upstream request at once, so
  * a GPU does not keep generating for nobody.
  *
+ * Whatever a request holds, its failure ends its own stream only: a body that is not JSON
+ * or nests too deep is refused (the `model` rewrite splices bytes, it never re-serialises),
+ * and an error anywhere in the exchange resets that stream. Request bodies are held until
+ * they can be rewritten, so credit for their bytes goes back to the gateway only once they
+ * fit under `maxHeldBodyBytes` across all streams; past it the stream is refused, which
+ * caps what a gateway — however hostile — can make a connector buffer.
+ *
  * The upstream client is undici's dispatcher (Node's own HTTP client library): per request
  * it costs about half of node:http's ClientRequest, which matters at thousands of requests
  * a second, and its controller gives pause/resume/abort directly.
@@ -33,6 +43,8 @@ export interface ForwarderOptions {
   resolveModel: () => Promise<ModelResolution>;
   log: Logger;
   maxBodyBytes?: number;
+  /** Request body bytes held at once across all streams (default 128 MiB). */
+  maxHeldBodyBytes?: number;
   /** Abort an upstream that sends nothing for this long (default 10 min: models load slowly). */
   idleTimeoutMs?: number;
   /** The upstream's kind as last probed, for error messages. */
@@ -43,12 +55,7 @@ export interface ForwarderOptions {
   onActivity: () => void;
 }
 
-const DROP_REQUEST_HEADERS = new Set([
-  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding',
-  'upgrade', 'host', 'content-length', 'authorization', 'x-api-key', 'cookie', 'api-key', 'openai-organization', 'openai-project',
-  'forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'expect',
-]);
-const DROP_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'set-cookie']);
+export const DEFAULT_MAX_HELD_BODY_BYTES = 128 * 1024 * 1024;
 
 export class UpstreamForwarder {
   inFlight = 0;
@@ -58,11 +65,14 @@ export class UpstreamForwarder {
   private readonly host: string;
   private readonly active = new Set<Exchange>();
   private idleWaiters: Array<() => void> = [];
+  /** Request bodies held by every stream at once. */
+  readonly heldBodies: ByteBudget;
 
   constructor(private readonly options: ForwarderOptions) {
     const target = new URL(options.upstream);
     this.origin = target.origin;
     this.host = target.host;
+    this.heldBodies = new ByteBudget(options.maxHeldBodyBytes ?? DEFAULT_MAX_HELD_BODY_BYTES);
   }
 
   private getPool(): Promise<Pool> {
@@ -80,14 +90,15 @@ export class UpstreamForwarder {
 
   destroy(): void {
     for (const exchange of this.active) exchange.controller?.abort(new Error('connector stopped'));
-    void this.pool?.then((pool) => pool.destroy());
+    // Nothing waits on the pool's shutdown; a failure there has nobody left to tell.
+    this.pool?.then((pool) => pool.destroy()).catch(() => undefined);
   }
 
   handle(stream: TunnelStream, head: RequestHead): void {
     const check = checkRequestTarget(head.method, head.path);
     const exchange = new Exchange(stream, head, check.ok ? check.pathname : head.path.slice(0, 200), this.options.onRecord);
     if (!check.ok) {
-      this.options.log.warn(`refused ${head.method} ${head.path.slice(0, 200)}: not an allowed inference endpoint`);
+      this.options.log.warnRepeated('path-not-allowed', `refused ${head.method} ${peerText(head.path)}: not an allowed inference endpoint`);
       exchange.fail(ResetCode.PathNotAllowed, 403, check.reason);
       return;
     }
@@ -95,24 +106,36 @@ export class UpstreamForwarder {
     this.begin(exchange);
     exchange.onDone = () => this.end(exchange);
     const maxBody = this.options.maxBodyBytes ?? 64 * 1024 * 1024;
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const heldBodies = this.heldBodies;
+    const body = new HeldBody(heldBodies);
+    exchange.body = body;
+    // Routed bodies are checked as they arrive, so garbage is refused before it all is held.
+    const scanner = check.routedByModel ? new JsonModelScanner() : null;
     const send = (): void => {
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      void Promise.all([this.prepare(check.routedByModel, body), this.getPool()]).then(([prepared, pool]) => {
+      Promise.all([this.prepare(body, scanner), this.getPool()]).then(([prepared, pool]) => {
         if (stream.isClosed) return exchange.done(499, 'client disconnected');
         if ('problem' in prepared) return exchange.fail(prepared.code, prepared.code === ResetCode.BadRequest ? 400 : 502, prepared.problem);
         exchange.model = prepared.model;
         if (check.routedByModel) exchange.stamp = new ModelStamp(head.deployment);
         this.request(pool, exchange, check.path, prepared.body);
+      }).catch((error: unknown) => {
+        this.options.log.error(`${head.method} ${check.pathname} failed in the connector: ${peerText((error as Error).message)}`);
+        exchange.fail(ResetCode.Internal, 500, 'the connector failed to forward this request');
       });
     };
     stream.handler = {
       onData(chunk: Buffer) {
-        size += chunk.length;
+        if (body.size + chunk.length > maxBody) return exchange.fail(ResetCode.BadRequest, 413, `request body is larger than ${maxBody} bytes`);
+        if (!body.add(chunk)) {
+          // Never sent upstream, so the gateway may try it elsewhere (or answer 503).
+          return exchange.fail(ResetCode.RefusedStream, 503, `the connector is holding ${mebibytes(heldBodies.limit)} of request bodies, its limit`);
+        }
+        if (scanner) {
+          scanner.push(chunk);
+          if (scanner.problem !== null) return exchange.fail(ResetCode.BadRequest, 400, `request body is not valid JSON: ${scanner.problem}`);
+        }
+        // Credit only for bytes this connector has taken on.
         stream.consumed(chunk.length);
-        if (size > maxBody) return exchange.fail(ResetCode.BadRequest, 413, `request body is larger than ${maxBody} bytes`);
-        chunks.push(chunk);
       },
       onEnd: send,
       onReset(code: ResetCodeValue, reason: string) {
@@ -126,28 +149,23 @@ export class UpstreamForwarder {
     if (stream.remoteEnded) send();
   }
 
-  private async prepare(routedByModel: boolean, body: Buffer): Promise<{ body: Buffer; model: string | null } | { problem: string; code: ResetCodeValue }> {
-    if (!routedByModel) return { body, model: null };
+  /** The bytes to send upstream: the body as received, or with its `model` rewritten. */
+  private async prepare(body: HeldBody, scanner: JsonModelScanner | null): Promise<{ body: Buffer; model: string | null } | { problem: string; code: ResetCodeValue }> {
+    if (!scanner) return { body: body.toBuffer(), model: null };
+    const scan = scanner.finish();
+    if (!scan.ok) return { problem: `request body is not valid JSON: ${scan.problem}`, code: ResetCode.BadRequest };
     const resolution = await this.options.resolveModel();
     if ('problem' in resolution) return { problem: resolution.problem, code: ResetCode.UpstreamError };
-    const rewritten = rewriteModel(body, resolution.model);
-    if (rewritten) return { body: rewritten, model: resolution.model };
-    // Unusual bodies (duplicate or escaped keys, no top-level model): the full parser decides.
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    } catch {
-      return { problem: 'request body is not a JSON object', code: ResetCode.BadRequest };
-    }
-    parsed.model = resolution.model;
-    return { body: Buffer.from(JSON.stringify(parsed)), model: resolution.model };
+    const rewritten = rewriteModel(body, scan, resolution.model);
+    if ('problem' in rewritten) return { problem: rewritten.problem, code: ResetCode.BadRequest };
+    body.dropChunks();
+    return { body: rewritten.body, model: resolution.model };
   }
 
   private request(pool: Pool, exchange: Exchange, path: string, body: Buffer): void {
     const { stream, head } = exchange;
     const headers: Record<string, string> = {};
-    for (const name in head.headers) if (!DROP_REQUEST_HEADERS.has(name)) headers[name] = head.headers[name]!;
+    for (const name in head.headers) if (!isDroppedRequestHeader(name)) headers[name.toLowerCase()] = head.headers[name]!;
     headers.host = this.host;
     headers['content-length'] = String(body.length);
     const { options } = this;
@@ -158,6 +176,8 @@ export class UpstreamForwarder {
       },
       onResponseStart(_controller, statusCode, responseHeaders) {
         exchange.status = statusCode;
+        // The upstream has the body (or answered without it): its bytes stop counting as held.
+        exchange.body?.release();
         options.onUpstreamReachable(true, null);
         const contentType = String(responseHeaders['content-type'] ?? '');
         exchange.streaming = contentType.startsWith('text/event-stream') || contentType.includes('ndjson');
@@ -228,6 +248,8 @@ class Exchange {
   streaming = false;
   firstByte: number | null = null;
   controller: Dispatcher.DispatchController | null = null;
+  /** The request body while this exchange holds it. */
+  body: HeldBody | null = null;
   onDone: (() => void) | null = null;
   /** Rewrites the answer's `model` to the deployment name (routed requests only). */
   stamp: ModelStamp | null = null;
@@ -270,6 +292,7 @@ class Exchange {
   done(status: number, error: string | null): void {
     if (this.finished) return;
     this.finished = true;
+    this.body?.release();
     const end = performance.now();
     const usage = this.scanner.result();
     const generationMs = this.streaming && this.firstByte !== null ? end - this.firstByte : end - this.start;
@@ -287,7 +310,7 @@ class Exchange {
 function filterResponseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !DROP_RESPONSE_HEADERS.has(name)) out[name] = value;
+    if (value !== undefined && !isDroppedResponseHeader(name)) out[name] = value;
   }
   return out;
 }
@@ -298,6 +321,10 @@ const MAX_NOT_FOUND_BYTES = 16 * 1024;
 /** Upstreams name the model when it is the model that is missing; route 404s never do. */
 function mentionsModel(chunks: Buffer[]): boolean {
   return /model/i.test(Buffer.concat(chunks).toString('latin1'));
+}
+
+function mebibytes(bytes: number): string {
+  return `${Math.round(bytes / (1024 * 1024))} MiB`;
 }
 
 function isConnectError(error: { code?: string }): boolean {

@@ -2,8 +2,9 @@ import { TokiosError } from '../../../shared/errors.js';
 import { normalizeGatewayUrl } from '../../../shared/tokios-config.js';
 import { readTokiosConfig } from '../../storage/config-file.js';
 import { Connector } from '../../connector/connector.js';
+import { installLastResortHandler } from '../../logging/last-resort-handler.js';
 import { Logger } from '../../logging/logger.js';
-import { type Command, ExitCode, waitForShutdownSignal } from '../cli-support.js';
+import { type Command, ExitCode, positiveInt, waitForShutdownSignal } from '../cli-support.js';
 
 export const connectCommand: Command = {
   name: 'connect',
@@ -28,8 +29,11 @@ Exit codes: 0 drained and stopped · 2 bad command line or invalid FILE ·
 Options:
   --config FILE    the tokios.json to run (required)
   --gateway URL    the gateway's base URL
+  --max-held-bodies N
+                   request body bytes held at once across all requests (default
+                   134217728); past it a request is refused (the gateway answers 503)
   -h, --help       show this help`,
-  options: { config: { type: 'string', short: 'c' }, gateway: { type: 'string' } },
+  options: { config: { type: 'string', short: 'c' }, gateway: { type: 'string' }, 'max-held-bodies': { type: 'string' } },
   async run(values) {
     const file = values.config as string | undefined;
     if (!file) throw new TokiosError('USAGE', "tokios connect: --config FILE is required. Run 'tokios connect --help' for usage.");
@@ -40,7 +44,9 @@ Options:
     const gatewayUrl = normalizeGatewayUrl(raw, (problem) => new TokiosError('USAGE', `${source} ${problem}`));
 
     const log = new Logger(config.name ? `connector:${config.name}` : 'connector');
-    const connector = new Connector({ config, gatewayUrl, log });
+    installLastResortHandler({ log });
+    const maxHeldBodyBytes = positiveInt(values, 'max-held-bodies');
+    const connector = new Connector({ config, gatewayUrl, log, ...(maxHeldBodyBytes ? { maxHeldBodyBytes } : {}) });
     let lastState = '';
     connector.on('health', (health) => {
       if (health.state === lastState) return;
