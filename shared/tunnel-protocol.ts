@@ -93,6 +93,11 @@ export const DEFAULT_LIMITS: TunnelLimits = {
   connectionWindow: 16 * 1024 * 1024,
 };
 
+/** Most headers one request or response head may carry. */
+export const MAX_HEAD_HEADERS = 200;
+/** Longest request target (path and query) a request head may carry, in characters. */
+export const MAX_REQUEST_TARGET = 8192;
+
 /** Largest Data payload in one frame; bigger writes are split. */
 export const MAX_DATA_FRAME_BYTES = 64 * 1024;
 /** Largest WebSocket message either side accepts (`maxPayload`). */

@@ -93,30 +93,39 @@ export class ControlPlane {
 
   private async register(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { store, registry, log } = this.options;
+    // Credentials first: a body is read (and held) only for a caller that may register.
+    const presented = presentedKey(req);
+    if (!presented) return refuseUnread(res, 401, 'Authenticate with the tunnel token being registered (Authorization: Bearer tt-…) or an API key.', 'authentication_error', 'missing_credentials');
+    /** The token the bearer itself is, when it is not an API key. */
+    let bearerTokenId: string | null = null;
+    if (!store.verifyApiKey(presented)) {
+      if (this.options.registerNeedsApiKey) {
+        return refuseUnread(res, 401, 'This gateway only accepts registrations made with an API key (set TOKIOS_API_KEY for tokios register).', 'authentication_error', 'api_key_required');
+      }
+      bearerTokenId = store.verifyTunnelToken(presented)?.id ?? null;
+      if (!bearerTokenId) return refuseUnread(res, 401, 'Tunnel token rejected: this gateway did not issue it (or it was revoked).', 'authentication_error', 'tunnel_token_rejected');
+    }
+
     let body: { [K in keyof RegisterRequest]?: unknown };
     try {
       body = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8')) as typeof body;
       if (typeof body !== 'object' || body === null) throw new Error('not an object');
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return sendError(res, 413, 'Registration body is too large.', 'invalid_request_error', 'request_too_large');
+      if (error instanceof BodyTooLargeError) return sendError(res, 413, 'Registration body is too large.', 'invalid_request_error', 'request_too_large', { connection: 'close' });
       return sendError(res, 400, 'Body must be JSON like {"name": "gemma-tunnel", "token": "tt-…"}.', 'invalid_request_error', 'invalid_json');
     }
-    const presented = presentedKey(req);
-    if (!presented) return sendError(res, 401, 'Authenticate with the tunnel token being registered (Authorization: Bearer tt-…) or an API key.', 'authentication_error', 'missing_credentials');
 
-    let tokenId: string | null;
-    if (store.verifyApiKey(presented)) {
+    let tokenId: string;
+    if (bearerTokenId === null) {
       if (typeof body.token !== 'string') return sendError(res, 400, 'Field "token" is required when registering with an API key.', 'invalid_request_error', 'missing_token');
-      tokenId = store.verifyTunnelToken(body.token)?.id ?? null;
-      if (!tokenId) return sendError(res, 400, 'Field "token" is not a tunnel token this gateway issued.', 'invalid_request_error', 'unknown_token');
-    } else if (this.options.registerNeedsApiKey) {
-      return sendError(res, 401, 'This gateway only accepts registrations made with an API key (set TOKIOS_API_KEY for tokios register).', 'authentication_error', 'api_key_required');
+      const id = store.verifyTunnelToken(body.token)?.id;
+      if (!id) return sendError(res, 400, 'Field "token" is not a tunnel token this gateway issued.', 'invalid_request_error', 'unknown_token');
+      tokenId = id;
     } else {
-      tokenId = store.verifyTunnelToken(presented)?.id ?? null;
-      if (!tokenId) return sendError(res, 401, 'Tunnel token rejected: this gateway did not issue it (or it was revoked).', 'authentication_error', 'tunnel_token_rejected');
-      if (body.token !== undefined && (typeof body.token !== 'string' || store.verifyTunnelToken(body.token)?.id !== tokenId)) {
+      if (body.token !== undefined && (typeof body.token !== 'string' || store.verifyTunnelToken(body.token)?.id !== bearerTokenId)) {
         return sendError(res, 400, 'Field "token" differs from the token used to authenticate.', 'invalid_request_error', 'token_mismatch');
       }
+      tokenId = bearerTokenId;
     }
     if (typeof body.name !== 'string') return sendError(res, 400, 'Field "name" is required: the deployment name clients will use as "model".', 'invalid_request_error', 'missing_name');
 
@@ -145,4 +154,12 @@ function decodeName(encoded: string): string {
   } catch {
     throw new TokiosError('INVALID_ARGUMENT', `The deployment name in the path is not valid percent-encoding: '${encoded.slice(0, 80)}'.`);
   }
+}
+
+/**
+ * Refuses a request whose body was not read, and closes the connection after the answer:
+ * the unread bytes are never worth receiving.
+ */
+function refuseUnread(res: ServerResponse, status: number, message: string, type: string, code: string): void {
+  sendError(res, status, message, type, code, { connection: 'close' });
 }

@@ -1,19 +1,29 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { INFERENCE_ROUTES, ResetCode, type RequestHead, type ResetCodeValue, type ResponseHead } from '../../shared/tunnel-protocol.js';
-import type { Logger } from '../logging/logger.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DEFAULT_LIMITS, INFERENCE_ROUTES, ResetCode, type RequestHead, type ResetCodeValue, type ResponseHead } from '../../shared/tunnel-protocol.js';
+import type { ByteBudget, HeldBody } from '../http/held-body.js';
+import { peerText, type Logger } from '../logging/logger.js';
 import { planExchange } from './dialects/exchange-plan.js';
 import { ModelCatalog } from './dialects/model-catalog.js';
-import { isGatewayOwnedHeader, REQUEST_ID_HEADER, requestIdOf } from './dialects/request-id.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './dialects/request-id.js';
 import type { ResponseTransform } from './dialects/translated-response.js';
 import type { GatewayStore } from './gateway-store.js';
-import { BodyTooLargeError, CREDENTIAL_HEADERS, HOP_BY_HOP, presentedKey, readBody, sendError, sendJson } from './http-util.js';
+import { presentedKey, sendError, sendJson } from './http-util.js';
+import { forwardHeaders, headRefusal } from './request-head.js';
 import { noteDeployment, noteFirstByte, noteForwarded } from './request-observer.js';
+import { responseFraming, ResponseLength } from './response-framing.js';
+import { modelField, readRoutedBody } from './routed-body.js';
 import type { TunnelEntry, TunnelRegistry } from './tunnel-registry.js';
 
 /**
  * The OpenAI/Anthropic/Ollama-compatible front door: authenticates the API key, routes by
  * the body's `model` to a deployment's tunnel, and streams the answer back as it comes —
  * translated when the upstream does not speak the client's dialect (dialects/).
+ *
+ * A request reaches a tunnel only if the tunnel can carry it (431/414 otherwise), and a
+ * response reaches the client only in framing the gateway vouches for: a connector's
+ * declared length is enforced byte for byte — bytes past it are dropped and the response
+ * ends there, a response ending short has its connection cut — so no byte a connector
+ * sends can be read by a keep-alive client as the answer to its next request.
  */
 
 export interface DataPlaneOptions {
@@ -21,13 +31,14 @@ export interface DataPlaneOptions {
   registry: TunnelRegistry;
   log: Logger;
   maxBodyBytes: number;
+  /** Request body bytes held at once across all requests. */
+  heldBodies: ByteBudget;
   /** How long a request waits for a deployment whose tunnel dropped moments ago. */
   offlineGraceMs: number;
   isDraining: () => boolean;
 }
 
 const ROUTED = new Set(INFERENCE_ROUTES.filter((r) => r.routedByModel).map((r) => r.path));
-const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 const MAX_REFUSED_RETRIES = 3;
 
 export class DataPlane {
@@ -85,53 +96,55 @@ export class DataPlane {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { registry, maxBodyBytes } = this.options;
-    let body: Buffer;
-    try {
-      body = await readBody(req, maxBodyBytes);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        sendError(res, 413, `Request body is larger than this gateway's limit of ${maxBodyBytes} bytes.`, 'invalid_request_error', 'request_too_large', { connection: 'close' });
-      } else {
-        res.destroy();
-      }
-      return;
-    }
+    const { registry, maxBodyBytes, heldBodies } = this.options;
+    const target = req.url ?? '/';
+    const headers = forwardHeaders(req);
+    const refusal = headRefusal(target, headers);
+    if (refusal) return sendError(res, refusal.status, refusal.message, 'invalid_request_error', refusal.code);
 
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch (error) {
-      sendError(res, 400, `Request body is not valid JSON (${(error as Error).message}).`, 'invalid_request_error', 'invalid_json');
-      return;
+    const read = await readRoutedBody(req, maxBodyBytes, heldBodies);
+    switch (read.kind) {
+      case 'gone':
+        return void res.destroy();
+      case 'too-large':
+        return sendError(res, 413, `Request body is larger than this gateway's limit of ${maxBodyBytes} bytes.`, 'invalid_request_error', 'request_too_large', { connection: 'close' });
+      case 'busy':
+        return sendError(res, 503, `The gateway is holding ${heldBodies.limit} bytes of request bodies, its limit (--max-held-bodies); retry shortly.`, 'service_unavailable', 'gateway_busy', { connection: 'close', 'retry-after': '1' });
     }
-    const model = typeof parsed === 'object' && parsed !== null ? (parsed as { model?: unknown }).model : undefined;
-    if (typeof model !== 'string' || model === '') {
-      sendError(res, 400, 'Request body has no "model": set it to one of your deployment names.', 'invalid_request_error', 'missing_model');
-      return;
+    const { body, scan } = read;
+    res.once('close', () => body.release());
+    if (!scan.ok) return sendError(res, 400, `Request body is not valid JSON (${scan.problem}).`, 'invalid_request_error', 'invalid_json');
+    const field = scan.isObject ? modelField(body, scan) : { missing: true as const };
+    if ('problem' in field) return sendError(res, 400, `Request body is not valid JSON (${field.problem}).`, 'invalid_request_error', 'invalid_json');
+    if ('missing' in field || field.model === '') {
+      return sendError(res, 400, 'Request body has no "model": set it to one of your deployment names.', 'invalid_request_error', 'missing_model');
     }
+    const model = field.model;
     noteDeployment(res, model);
-    if (!registry.isBound(model)) {
+    if (field.tooLong || !registry.isBound(model)) {
       const names = registry.names();
       const known = names.length ? `Deployments on this gateway: ${names.join(', ')}.` : 'This gateway has no deployments yet; register one with `tokios register`.';
-      sendError(res, 404, `The model '${model}' does not exist. ${known}`, 'invalid_request_error', 'model_not_found');
-      return;
+      const shown = model.length > 64 || field.tooLong ? `${model.slice(0, 64)}…` : model;
+      return sendError(res, 404, `The model '${shown}' does not exist. ${known}`, 'invalid_request_error', 'model_not_found');
     }
 
-    const head: RequestHead = { method: 'POST', path: req.url ?? '/', headers: forwardHeaders(req), deployment: model };
+    const head: RequestHead = { method: 'POST', path: target, headers, deployment: model };
     // The gateway's request id travels on, so the connector's request log carries it too.
     const requestId = requestIdOf(res);
     if (requestId) head.headers[REQUEST_ID_HEADER] = requestId;
     this.forward(req, res, head, body, 0);
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: Buffer, refused: number): void {
+  private forward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: HeldBody, refused: number): void {
     const name = head.deployment;
     const entry = this.options.registry.pick(name);
     if (!entry) {
       void this.waitAndForward(req, res, head, body, refused);
       return;
     }
+    // A connector may accept less than ours do; what it cannot take must not reach it.
+    const refusal = entry.session.peerLimits.maxHeaderBytes < DEFAULT_LIMITS.maxHeaderBytes ? headRefusal(head.path, head.headers, entry.session.peerLimits.maxHeaderBytes) : null;
+    if (refusal) return sendError(res, refusal.status, refusal.message, 'invalid_request_error', refusal.code);
     this.exchange(entry, res, head, body, (reason) => {
       if (refused + 1 >= MAX_REFUSED_RETRIES) {
         sendError(res, 503, `Deployment '${name}' refused the request (${reason}); retry shortly.`, 'service_unavailable', 'deployment_unavailable', { 'retry-after': '1' });
@@ -141,7 +154,7 @@ export class DataPlane {
     });
   }
 
-  private async waitAndForward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: Buffer, refused: number): Promise<void> {
+  private async waitAndForward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: HeldBody, refused: number): Promise<void> {
     const name = head.deployment;
     const { registry, offlineGraceMs } = this.options;
     const entry = registry.recentlyOnline(name, offlineGraceMs) ? await waitForTunnel(registry, name, offlineGraceMs, res) : null;
@@ -154,19 +167,26 @@ export class DataPlane {
   }
 
   /** One attempt over one tunnel; `onRefused` runs when the connector never took it. */
-  private exchange(entry: TunnelEntry, res: ServerResponse, head: RequestHead, body: Buffer, onRefused: (reason: string) => void): void {
+  private exchange(entry: TunnelEntry, res: ServerResponse, head: RequestHead, body: HeldBody, onRefused: (reason: string) => void): void {
     // Dialects: pass through, translate, answer here, or refuse — decided by this tunnel's upstream.
-    const plan = planExchange(head, body, { hello: entry.hello, connectedAt: entry.connectedAt, requestId: requestIdOf(res) });
+    // Only a translation reads the body whole; a pass-through never joins its chunks.
+    const plan = planExchange(head, () => body.toBuffer(), { hello: entry.hello, connectedAt: entry.connectedAt, requestId: requestIdOf(res) });
     if (plan.kind === 'refuse') return sendError(res, plan.status, plan.message, plan.type, plan.code, plan.headers);
     if (plan.kind === 'answer') return sendJson(res, 200, plan.body);
     let transform: ResponseTransform | null = null;
-    if (plan.kind === 'translate') ({ head, body, transform } = plan);
+    let chunks = body.chunks;
+    if (plan.kind === 'translate') {
+      ({ head, transform } = plan);
+      chunks = [plan.body];
+    }
 
-    const stream = entry.session.openStream(head, body.length === 0);
+    const stream = entry.session.openStream(head, chunks.length === 0);
     noteForwarded(res);
-    if (body.length > 0) stream.end(body);
+    for (let i = 0; i < chunks.length - 1; i++) stream.write(chunks[i]!);
+    if (chunks.length > 0) stream.end(chunks[chunks.length - 1]);
     let waitingForDrain = false;
     let unconsumed = 0;
+    let length: ResponseLength | null = null;
     const onDrain = (): void => {
       waitingForDrain = false;
       const bytes = unconsumed;
@@ -174,19 +194,40 @@ export class DataPlane {
       stream.consumed(bytes);
     };
     const log = this.options.log;
+    /** The deployment broke its response's framing: end this response, and only it. */
+    const broke = (problem: string, end: () => void): void => {
+      log.warnRepeated(`framing ${head.deployment}`, `deployment '${head.deployment}' stream ${stream.id} ${problem}; the response was ended there`);
+      stream.reset(ResetCode.Protocol, `response ${problem}`);
+      end();
+    };
 
     stream.handler = {
       onHead(upstream: ResponseHead) {
         if (res.destroyed) return;
         const response = transform ? transform.head(upstream) : upstream;
         noteFirstByte(res);
-        res.writeHead(response.status, responseHeaders(response.headers));
+        const framing = responseFraming(response);
+        if ('problem' in framing) {
+          // No framing the gateway could vouch for: answer 502 instead.
+          stream.reset(ResetCode.Protocol, `malformed response head: ${framing.problem}`);
+          return sendError(res, 502, `Deployment '${head.deployment}' sent a malformed response (${framing.problem}).`, 'upstream_error', 'upstream_protocol_error');
+        }
+        // Header names and values were checked by Node's rules when the head arrived.
+        res.writeHead(response.status, framing.headers);
+        if (framing.length !== null) length = new ResponseLength(framing.length);
         // Streaming answers: let the client see the status line before the first token.
         const type = String(response.headers['content-type'] ?? '');
         if (type.startsWith('text/event-stream') || type.includes('ndjson')) res.flushHeaders();
       },
       onData(chunk: Buffer) {
         if (res.destroyed) return;
+        if (length) {
+          const fits = length.take(chunk.length);
+          if (fits < chunk.length) {
+            if (fits > 0) res.write(chunk.subarray(0, fits));
+            return broke('sent more bytes than its content-length', () => res.end());
+          }
+        }
         const out = transform ? transform.data(chunk) : chunk;
         // Always written; credit goes back to the connector only once the client took it.
         const flushed = out.length === 0 || res.write(out);
@@ -201,10 +242,13 @@ export class DataPlane {
         }
       },
       onEnd() {
+        if (res.destroyed) return;
         if (!res.headersSent) {
           sendError(res, 502, `Deployment '${head.deployment}' ended the response without a status.`, 'upstream_error', 'upstream_error');
           return;
         }
+        const short = length?.shortfall();
+        if (short) return broke(short, () => res.destroy());
         res.end(transform?.end());
       },
       onReset(code: ResetCodeValue, reason: string) {
@@ -213,7 +257,7 @@ export class DataPlane {
           return;
         }
         if (res.headersSent) {
-          log.warn(`deployment '${head.deployment}' stream ${stream.id} reset mid-response: ${reason}`);
+          log.warnRepeated(`reset ${head.deployment}`, `deployment '${head.deployment}' stream ${stream.id} reset mid-response: ${peerText(reason)}`);
           // A translated stream can say so in its own dialect; otherwise the only honest signal left is to cut the connection.
           const last = transform?.fail(reason);
           if (last) res.end(last);
@@ -247,26 +291,6 @@ function waitForTunnel(registry: TunnelRegistry, name: string, timeoutMs: number
     registry.on('ready', onReady);
     res.on('close', onClose);
   });
-}
-
-function forwardHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || CREDENTIAL_HEADERS.has(name) || name === REQUEST_ID_HEADER) continue;
-    const value = raw[i + 1]!;
-    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
-  }
-  return out;
-}
-
-function responseHeaders(headers: Record<string, string | string[]>): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (!RESPONSE_HOP_BY_HOP.has(name.toLowerCase()) && !isGatewayOwnedHeader(name)) out[name] = value;
-  }
-  return out;
 }
 
 function resetToHttp(code: ResetCodeValue): [number, string, string] {

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { TokiosError } from '../../shared/errors.js';
 import { CloseCode, DEFAULT_HEARTBEAT_MS } from '../../shared/tunnel-protocol.js';
 import { Logger } from '../logging/logger.js';
+import { ByteBudget } from '../http/held-body.js';
+import { ConnectionLimiter, DEFAULT_CONNECTION_LIMITS } from './connection-limiter.js';
 import { ControlPlane } from './control-plane.js';
 import { DataPlane } from './data-plane.js';
 import { CorsPolicy } from './dialects/cors-policy.js';
@@ -22,6 +24,11 @@ export interface GatewayOptions {
   /** 0 picks a free port. */
   port?: number;
   maxBodyBytes?: number;
+  /** Request body bytes held at once across all requests (default 256 MiB); past it, 503. */
+  maxHeldBodyBytes?: number;
+  /** Open connections at once (default 8192), and from one remote address (default 2048). */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
   heartbeatMs?: number;
   /** How long requests wait for a deployment whose tunnel just dropped (default 5 s). */
   offlineGraceMs?: number;
@@ -50,6 +57,7 @@ export interface Gateway {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_HELD_BODY_BYTES = 256 * 1024 * 1024;
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.log ?? new Logger('gateway');
@@ -67,11 +75,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   store.on('reloaded', () => registry.loadBindings(store.deployments));
   store.on('error-reading', (error) => log.error(`${store.file} changed but cannot be read; keeping the last good contents: ${error.message}`));
 
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxHeldBodyBytes = options.maxHeldBodyBytes ?? DEFAULT_MAX_HELD_BODY_BYTES;
+  if (maxHeldBodyBytes < maxBodyBytes) {
+    log.warn(`the limit of request bodies held at once (${maxHeldBodyBytes} bytes) is below the largest body allowed (${maxBodyBytes}): bodies between the two will always get 503`);
+  }
   const dataPlane = new DataPlane({
     store,
     registry,
     log,
-    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxBodyBytes,
+    heldBodies: new ByteBudget(maxHeldBodyBytes),
     offlineGraceMs: options.offlineGraceMs ?? 5000,
     isDraining: () => draining,
   });
@@ -79,6 +93,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const cors = new CorsPolicy(options.corsOrigins ?? [], log);
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // Already answered 503 by the connection limiter.
+    if (ConnectionLimiter.isRefused(req.socket)) return void req.socket.destroy();
     assignRequestId(req, res);
     if (cors.handle(req, res)) return;
     const url = req.url ?? '';
@@ -116,7 +132,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.headersTimeout = 20_000;
   server.requestTimeout = 120_000;
   server.keepAliveTimeout = 65_000;
-  server.on('upgrade', (req, socket, head) => tunnelPlane.handleUpgrade(req, socket, head));
+  const limiter = new ConnectionLimiter({
+    maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+    maxPerAddress: options.maxConnectionsPerAddress ?? DEFAULT_CONNECTION_LIMITS.maxPerAddress,
+  }, log);
+  server.on('connection', limiter.onConnection);
+  server.on('upgrade', (req, socket, head) => {
+    if (ConnectionLimiter.isRefused(req.socket)) return void socket.destroy();
+    tunnelPlane.handleUpgrade(req, socket, head);
+  });
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return void socket.destroy();
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';

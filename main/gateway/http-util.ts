@@ -69,25 +69,6 @@ export function sendError(res: ServerResponse, status: number, message: string, 
   sendJson(res, status, errorBody(errorDialectOf(res.req), status, message, type, code, requestIdOf(res)), headers);
 }
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) and ones a proxy must set itself. */
-export const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-  'http2-settings',
-]);
-
-/** Headers that carry the caller's credentials; they are for the gateway, never the upstream. */
-export const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'cookie', 'api-key', 'openai-organization', 'openai-project']);
-
 /** The bearer token or `x-api-key` a request presents, if any. */
 export function presentedKey(req: IncomingMessage): string | null {
   const auth = req.headers.authorization;

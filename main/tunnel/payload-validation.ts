@@ -1,5 +1,5 @@
 import { validateHeaderValue } from 'node:http';
-import type { HelloPayload, RequestHead, ResponseHead, SettingsPayload, TunnelLimits, UpstreamKind } from '../../shared/tunnel-protocol.js';
+import { MAX_HEAD_HEADERS, MAX_REQUEST_TARGET, type HelloPayload, type RequestHead, type ResponseHead, type SettingsPayload, type TunnelLimits, type UpstreamKind } from '../../shared/tunnel-protocol.js';
 import { FrameError, StreamError } from './frame-codec.js';
 
 /**
@@ -26,10 +26,6 @@ function parseObject(payload: Buffer, what: string, maxBytes: number, Fail: Fail
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** Most headers one head may carry (a client needs a few dozen). */
-export const MAX_HEADERS = 200;
-/** Longest request path with its query. */
-export const MAX_PATH_CHARS = 8192;
 /** What an HTTP client accepts in a request target (undici's rule): no controls, no spaces, nothing above U+00FF. */
 const PATH = /^\/[\u0021-\u00ff]*$/;
 
@@ -48,7 +44,7 @@ function headers(value: unknown, what: string, allowArrays: boolean): Record<str
   const out: Record<string, string | string[]> = {};
   let count = 0;
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
-    if (++count > MAX_HEADERS) throw new StreamError(`${what} has more than ${MAX_HEADERS} headers`);
+    if (++count > MAX_HEAD_HEADERS) throw new StreamError(`${what} has more than ${MAX_HEAD_HEADERS} headers`);
     // Node's validateHeaderName is this same token rule; a regex avoids a throw per header.
     if (!TOKEN.test(name)) throw new StreamError(`${what} has an invalid header name`);
     if (typeof v === 'string') {
@@ -68,7 +64,7 @@ export function parseRequestHead(payload: Buffer, maxBytes: number): RequestHead
   const value = parseObject(payload, 'request head', maxBytes, StreamError);
   const { method, path, deployment } = value;
   if (typeof method !== 'string' || !TOKEN.test(method) || method.length > 16) throw new StreamError('request head has an invalid method');
-  if (typeof path !== 'string' || path.length > MAX_PATH_CHARS) throw new StreamError(`request head has a path longer than ${MAX_PATH_CHARS} characters`);
+  if (typeof path !== 'string' || path.length > MAX_REQUEST_TARGET) throw new StreamError(`request head has a path longer than ${MAX_REQUEST_TARGET} characters`);
   if (!PATH.test(path)) throw new StreamError('request head has an invalid path');
   if (typeof deployment !== 'string' || deployment.length > 256) throw new StreamError('request head has an invalid deployment');
   return { method, path, deployment, headers: headers(value.headers, 'request head', false) as Record<string, string> };

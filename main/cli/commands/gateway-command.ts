@@ -1,7 +1,8 @@
 import { parseCorsOrigins } from '../../gateway/dialects/cors-policy.js';
 import { startGateway } from '../../gateway/gateway-server.js';
+import { installLastResortHandler } from '../../logging/last-resort-handler.js';
 import { Logger } from '../../logging/logger.js';
-import { type Command, ExitCode, defaultGatewayDataDir, parsePort, waitForShutdownSignal } from '../cli-support.js';
+import { type Command, ExitCode, defaultGatewayDataDir, parsePort, positiveInt, waitForShutdownSignal } from '../cli-support.js';
 
 export const gatewayCommand: Command = {
   name: 'gateway',
@@ -21,6 +22,14 @@ Options:
   --data DIR       where keys, tokens and deployments are kept
                    (default ${defaultGatewayDataDir()})
   --max-body N     largest request body in bytes (default 33554432)
+  --max-held-bodies N
+                   request body bytes held at once across all requests (default
+                   268435456); past it new requests get 503 until some finish
+  --max-connections N
+                   open connections at once, tunnels included (default 8192)
+  --max-connections-per-address N
+                   open connections at once from one address (default 2048; behind a
+                   reverse proxy every client shares its address: raise it)
   --heartbeat MS   tunnel heartbeat interval (default 10000)
   --register-with-key-only
                    accept 'tokios register' only with an API key (TOKIOS_API_KEY), not
@@ -38,16 +47,23 @@ Then:  tokios key create --data DIR      an API key for clients
     host: { type: 'string' },
     data: { type: 'string' },
     'max-body': { type: 'string' },
+    'max-held-bodies': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'max-connections-per-address': { type: 'string' },
     heartbeat: { type: 'string' },
     'register-with-key-only': { type: 'boolean' },
     'cors-origin': { type: 'string', multiple: true },
   },
   async run(values) {
     const dataDir = (values.data as string | undefined) ?? defaultGatewayDataDir();
-    const maxBody = values['max-body'] === undefined ? undefined : Number(values['max-body']);
-    const heartbeat = values.heartbeat === undefined ? undefined : Number(values.heartbeat);
+    const maxBody = positiveInt(values, 'max-body');
+    const heartbeat = positiveInt(values, 'heartbeat');
+    const maxHeld = positiveInt(values, 'max-held-bodies');
+    const maxConnections = positiveInt(values, 'max-connections');
+    const maxPerAddress = positiveInt(values, 'max-connections-per-address');
     const corsOrigins = parseCorsOrigins((values['cors-origin'] as string[] | undefined) ?? [], '--cors-origin');
     const log = new Logger('gateway');
+    installLastResortHandler({ log });
     const gateway = await startGateway({
       dataDir,
       host: (values.host as string | undefined) ?? '127.0.0.1',
@@ -55,8 +71,11 @@ Then:  tokios key create --data DIR      an API key for clients
       log,
       registerNeedsApiKey: values['register-with-key-only'] === true,
       corsOrigins,
-      ...(maxBody && maxBody > 0 ? { maxBodyBytes: maxBody } : {}),
-      ...(heartbeat && heartbeat > 0 ? { heartbeatMs: heartbeat } : {}),
+      ...(maxBody ? { maxBodyBytes: maxBody } : {}),
+      ...(heartbeat ? { heartbeatMs: heartbeat } : {}),
+      ...(maxHeld ? { maxHeldBodyBytes: maxHeld } : {}),
+      ...(maxConnections ? { maxConnections } : {}),
+      ...(maxPerAddress ? { maxConnectionsPerAddress: maxPerAddress } : {}),
     });
     process.stdout.write(`${gateway.url}\n`);
     if (gateway.store.deployments.length === 0) {

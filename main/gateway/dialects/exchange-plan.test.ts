@@ -12,7 +12,7 @@ const hello = (kind: UpstreamKind, endpoints?: string[]): HelloPayload => ({
 });
 const head = (path: string): RequestHead => ({ method: 'POST', path, headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, deployment: 'dep' });
 const body = Buffer.from(JSON.stringify({ model: 'dep', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }] }));
-const plan = (path: string, h: HelloPayload) => planExchange(head(path), body, { hello: h, connectedAt: 0, requestId: 'req_1' });
+const plan = (path: string, h: HelloPayload) => planExchange(head(path), () => body, { hello: h, connectedAt: 0, requestId: 'req_1' });
 
 describe('exchange plan', () => {
   it('passes through what the upstream serves, and everything for an upstream of unknown kind', () => {
@@ -29,7 +29,7 @@ describe('exchange plan', () => {
     expect(translated.head).toEqual({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, deployment: 'dep' });
     expect(JSON.parse(translated.body.toString())).toEqual({ model: 'dep', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 5 });
     // A connector from before endpoint reporting: the kind's defaults, which lack both.
-    const responses = planExchange(head('/v1/responses'), Buffer.from('{"model":"dep","input":"Hi"}'), { hello: hello('ollama'), connectedAt: 0, requestId: null });
+    const responses = planExchange(head('/v1/responses'), () => Buffer.from('{"model":"dep","input":"Hi"}'), { hello: hello('ollama'), connectedAt: 0, requestId: null });
     expect(responses.kind).toBe('translate');
   });
 
@@ -46,7 +46,7 @@ describe('exchange plan', () => {
   });
 
   it('says what is wrong with a request it cannot translate (400)', () => {
-    const bad = planExchange(head('/v1/messages'), Buffer.from('{"messages": "hi"}'), { hello: hello('llamacpp', upstreamEndpoints('llamacpp', [])), connectedAt: 0, requestId: null });
+    const bad = planExchange(head('/v1/messages'), () => Buffer.from('{"messages": "hi"}'), { hello: hello('llamacpp', upstreamEndpoints('llamacpp', [])), connectedAt: 0, requestId: null });
     expect(bad).toMatchObject({ kind: 'refuse', status: 400, message: expect.stringContaining('`messages` must be a non-empty array') });
   });
 });

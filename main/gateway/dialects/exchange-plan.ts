@@ -43,7 +43,8 @@ const KIND_NAMES: Record<UpstreamKind, string> = { ollama: 'Ollama', llamacpp: '
 const CHAT = '/v1/chat/completions';
 const PASS: ExchangePlan = { kind: 'pass' };
 
-export function planExchange(head: RequestHead, body: Buffer, context: PlanContext): ExchangePlan {
+/** `body` reads the request body whole; only a translation calls it. */
+export function planExchange(head: RequestHead, body: () => Buffer, context: PlanContext): ExchangePlan {
   const { hello } = context;
   if (!hello) return PASS;
   const query = head.path.indexOf('?');
@@ -66,10 +67,10 @@ export function planExchange(head: RequestHead, body: Buffer, context: PlanConte
   };
 }
 
-function translate(head: RequestHead, body: Buffer, translator: (typeof TRANSLATORS)[string], kind: string, requestId: string | null): ExchangePlan {
+function translate(head: RequestHead, body: () => Buffer, translator: (typeof TRANSLATORS)[string], kind: string, requestId: string | null): ExchangePlan {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(body().toString('utf8'));
   } catch (error) {
     return badRequest(`Request body is not valid JSON (${(error as Error).message}).`);
   }
