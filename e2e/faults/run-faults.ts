@@ -9,6 +9,9 @@ import { SCENARIOS } from './scenarios.js';
  * then one table — what was tried, how many times, what survived, what was lost — and a
  * non-zero exit on any loss or crash. `npm test` runs the same scenarios smaller
  * (e2e/faults/faults.integration.test.ts).
+ *
+ * `--only NAME[,NAME…]` runs just those scenarios (names as in scenarios.ts); with
+ * TOKIOS_TEST_BIN pointing at another build's CLI, the same figures for that build.
  */
 
 async function main(): Promise<number> {
@@ -20,7 +23,8 @@ async function main(): Promise<number> {
     unhandled++;
     process.stderr.write(`unhandled rejection in the suite: ${String(reason)}\n`);
   });
-  for (const [name, run] of SCENARIOS) {
+  const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+  for (const [name, run] of SCENARIOS.filter(([n]) => !only || only.includes(n))) {
     try {
       await run(report, scale);
     } catch (error) {

@@ -1,6 +1,7 @@
 import { httpAbuse, tunnelGarbage } from './abuse.js';
 import { rogueConnector, rogueGateway } from './hostile-peers.js';
 import { canarySecrets, configFolderAbuse, crashLoop } from './app-faults.js';
+import { costlyClients, lyingConnector, poisoningGateway } from './data-path-abuse.js';
 import type { FaultReport, Scale } from './fault-report.js';
 import { degradedTunnel, drains, gatewayKills, upstreamKilled } from './network-faults.js';
 
@@ -15,6 +16,9 @@ export const SCENARIOS: Array<[string, (report: FaultReport, scale: Scale) => Pr
   ['http abuse', httpAbuse],
   ['rogue gateway', rogueGateway],
   ['rogue connector', rogueConnector],
+  ['lying connector', lyingConnector],
+  ['costly clients', costlyClients],
+  ['poisoning gateway', poisoningGateway],
   ['config folder abuse', configFolderAbuse],
   ['canary secrets', (report) => canarySecrets(report)],
 ];

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
  */
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const TOKIOS_BIN = join(REPO_ROOT, 'dist', 'main', 'cli', 'tokios.js');
+/** TOKIOS_TEST_BIN runs the tests against another build (say, main's, to see a test fail before a fix). */
+export const TOKIOS_BIN = process.env.TOKIOS_TEST_BIN ?? join(REPO_ROOT, 'dist', 'main', 'cli', 'tokios.js');
 
 const running = new Set<TokiosProcess>();
 

@@ -1,0 +1,97 @@
+import WebSocket from 'ws';
+import { decodeFrames, encodeFrame } from '../../main/tunnel/frame-codec.js';
+import { DEFAULT_LIMITS, FLAG_END_STREAM, FrameType, TUNNEL_SUBPROTOCOL, type RequestHead, type SettingsPayload, type TunnelLimits } from '../../shared/tunnel-protocol.js';
+import { pollUntil } from './rogue-gateway.js';
+
+/**
+ * A connector written by hand with `ws`, speaking the real frame format, that answers the
+ * gateway's requests however a test tells it to — including the ways a compromised or
+ * broken connector would (lying about lengths, refusing, resetting).
+ */
+
+export interface RogueRequest {
+  streamId: number;
+  head: RequestHead;
+  body: Buffer;
+}
+
+export class RogueConnector {
+  /** Requests whose body ended, in arrival order. */
+  readonly requests: RogueRequest[] = [];
+  /** Resets the gateway sent, by stream. */
+  readonly resets = new Map<number, { code: number; reason: string }>();
+  settings: SettingsPayload | null = null;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  /** Called for every request once its body ended; unanswered when not set. */
+  onRequest: ((request: RogueRequest) => void) | null = null;
+  private readonly open = new Map<number, { head: RequestHead; chunks: Buffer[] }>();
+
+  private constructor(private readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('error', () => undefined);
+    ws.on('message', (data: Buffer) => {
+      decodeFrames(data, (type, flags, streamId, payload) => this.onFrame(type, flags, streamId, Buffer.from(payload)));
+    });
+  }
+
+  /** Dials `gatewayUrl`'s tunnel with `token` and says Hello. */
+  static async connect(gatewayUrl: string, token: string, limits: TunnelLimits = DEFAULT_LIMITS): Promise<RogueConnector> {
+    const ws = new WebSocket(`${gatewayUrl.replace(/^http/, 'ws')}/v1/tunnel`, TUNNEL_SUBPROTOCOL, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    const rogue = new RogueConnector(ws);
+    rogue.send(encodeFrame(FrameType.Hello, 0, 0, JSON.stringify({ version: 'rogue', upstreamKind: 'openai', models: [], model: null, limits })));
+    return rogue;
+  }
+
+  /** Resolves once the gateway says this tunnel serves a deployment. */
+  serving(): Promise<void> {
+    return pollUntil(() => this.settings?.serving === true, 'the gateway to bind this tunnel');
+  }
+
+  /** The request numbered `index` (from 0) to arrive. */
+  async request(index: number): Promise<RogueRequest> {
+    await pollUntil(() => this.requests.length > index, `request ${index}`);
+    return this.requests[index]!;
+  }
+
+  send(...frames: Buffer[]): void {
+    this.ws.send(Buffer.concat(frames));
+  }
+
+  /** A response head, then each of `parts` as its own Data frame (each its own message), then the end. */
+  respond(streamId: number, status: number, headers: Record<string, string | string[]>, parts: Array<Buffer | string>, end = true): void {
+    this.send(encodeFrame(FrameType.ResponseHead, 0, streamId, JSON.stringify({ status, headers })));
+    for (const part of parts) this.send(encodeFrame(FrameType.Data, 0, streamId, part));
+    if (end) this.send(encodeFrame(FrameType.Data, FLAG_END_STREAM, streamId));
+  }
+
+  reset(streamId: number, code: number, reason: string): void {
+    const reasonBytes = Buffer.from(reason);
+    const payload = Buffer.alloc(4 + reasonBytes.length);
+    payload.writeUInt32BE(code, 0);
+    reasonBytes.copy(payload, 4);
+    this.send(encodeFrame(FrameType.Reset, 0, streamId, payload));
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+
+  private onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
+    if (type === FrameType.Settings) this.settings = JSON.parse(payload.toString()) as SettingsPayload;
+    else if (type === FrameType.RequestHead) this.open.set(streamId, { head: JSON.parse(payload.toString()) as RequestHead, chunks: [] });
+    else if (type === FrameType.Data) this.open.get(streamId)?.chunks.push(payload);
+    else if (type === FrameType.Reset) this.resets.set(streamId, { code: payload.readUInt32BE(0), reason: payload.subarray(4).toString() });
+    if ((type === FrameType.RequestHead || type === FrameType.Data) && flags & FLAG_END_STREAM) {
+      const stream = this.open.get(streamId);
+      if (!stream) return;
+      this.open.delete(streamId);
+      const request = { streamId, head: stream.head, body: Buffer.concat(stream.chunks) };
+      this.requests.push(request);
+      this.onRequest?.(request);
+    }
+  }
+}

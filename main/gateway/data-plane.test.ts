@@ -1,0 +1,207 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../e2e/support/processes.js';
+import { rawExchange, rawPost } from '../../e2e/support/raw-http.js';
+import { RogueConnector, type RogueRequest } from '../../e2e/support/rogue-connector.js';
+import { pollUntil } from '../../e2e/support/rogue-gateway.js';
+import { ResetCode } from '../../shared/tunnel-protocol.js';
+import { Logger } from '../logging/logger.js';
+import { startGateway, type Gateway } from './gateway-server.js';
+
+/**
+ * The data plane with a real gateway and real tunnels; the connectors are scripted peers
+ * speaking the frame format, so each test decides exactly what a connector does.
+ */
+
+interface Rig {
+  gateway: Gateway;
+  key: string;
+  dir: { remove: () => void };
+  /** Mints a token, registers `name` to it, and connects a scripted connector. */
+  deploy(name: string): Promise<{ token: string; connector: RogueConnector }>;
+  post(body: string | object, headers?: Record<string, string>, path?: string): Promise<{ status: number; json: any; headers: Headers }>;
+}
+
+const connectors: RogueConnector[] = [];
+
+async function startRig(offlineGraceMs: number): Promise<Rig> {
+  const dir = tempDir();
+  const gateway = await startGateway({ dataDir: `${dir.path}/gw`, port: 0, offlineGraceMs, maxBodyBytes: 4096, log: new Logger('test-gateway') });
+  const { key } = await gateway.store.createApiKey();
+  const post: Rig['post'] = async (body, headers = {}, path = '/v1/chat/completions') => {
+    const response = await fetch(gateway.url + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: response.status, json: await response.json().catch(() => null), headers: response.headers };
+  };
+  return {
+    gateway,
+    key,
+    dir,
+    post,
+    async deploy(name) {
+      const { token } = await gateway.store.createTunnelToken();
+      const registered = await fetch(`${gateway.url}/v1/deployments`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ name, token }) });
+      expect(registered.status).toBe(201);
+      const connector = await RogueConnector.connect(gateway.url, token);
+      connectors.push(connector);
+      await connector.serving();
+      return { token, connector };
+    },
+  };
+}
+
+/** Answers every request with `{"from": label}`. */
+function answerAs(connector: RogueConnector, label: string): void {
+  connector.onRequest = (request) => connector.respond(request.streamId, 200, { 'content-type': 'application/json' }, [JSON.stringify({ from: label })]);
+}
+
+let rig: Rig;
+let alpha: RogueConnector;
+let alphaToken: string;
+
+beforeAll(async () => {
+  rig = await startRig(10_000);
+  ({ connector: alpha, token: alphaToken } = await rig.deploy('alpha'));
+  answerAs(alpha, 'alpha');
+  answerAs((await rig.deploy('beta')).connector, 'beta');
+});
+
+afterAll(async () => {
+  for (const connector of connectors) connector.close();
+  await rig.gateway.destroy();
+  rig.dir.remove();
+});
+
+describe('data plane: routing', () => {
+  it('sends each request to the deployment its model names, with the path, query and headers the upstream needs', async () => {
+    expect((await rig.post({ model: 'alpha', messages: [] })).json).toEqual({ from: 'alpha' });
+    expect((await rig.post({ model: 'beta', messages: [] })).json).toEqual({ from: 'beta' });
+    const before = alpha.requests.length;
+    // Raw bytes: fetch would not send a Connection header of our choosing.
+    const request = rawPost('/v1/chat/completions?trace=1', '{"model":"alpha"}', { authorization: `Bearer ${rig.key}`, connection: 'x-hop', 'x-hop': 'drop me', 'x-custom': 'kept', cookie: 'c=1' });
+    expect((await rawExchange(Number(new URL(rig.gateway.url).port), request, { done: (t) => t.includes('"from"') })).text).toMatch(/^HTTP\/1\.1 200/);
+    const { head, body } = alpha.requests[before]!;
+    expect(head).toMatchObject({ method: 'POST', path: '/v1/chat/completions?trace=1', deployment: 'alpha' });
+    expect(head.headers['x-custom']).toBe('kept');
+    for (const name of ['authorization', 'cookie', 'connection', 'x-hop', 'host', 'content-length']) expect(head.headers[name], name).toBeUndefined();
+    expect(JSON.parse(body.toString())).toEqual({ model: 'alpha' });
+  });
+});
+
+describe('data plane: errors in the OpenAI shape', () => {
+  const expectError = (answer: { status: number; json: any }, status: number, code: string): void => {
+    expect(answer.status).toBe(status);
+    expect(answer.json.error).toMatchObject({ code, type: expect.any(String), message: expect.any(String) });
+  };
+
+  it('401 without a key or with a wrong one', async () => {
+    expectError(await rig.post({ model: 'alpha' }, { authorization: '' }), 401, 'missing_api_key');
+    expectError(await rig.post({ model: 'alpha' }, { authorization: 'Bearer sk-tokios-wrong-wrong-wrong-wrong' }), 401, 'invalid_api_key');
+  });
+
+  it('404 for a model no deployment has, naming those that exist', async () => {
+    const answer = await rig.post({ model: 'gpt-4o' });
+    expectError(answer, 404, 'model_not_found');
+    expect(answer.json.error.message).toContain('alpha, beta');
+  });
+
+  it('400 for a body that is not JSON or has no model, 413 past the size limit', async () => {
+    expectError(await rig.post('{"model":"alpha",'), 400, 'invalid_json');
+    expectError(await rig.post({ messages: [] }), 400, 'missing_model');
+    expectError(await rig.post({ model: 7 }), 400, 'missing_model');
+    expectError(await rig.post({ model: 'alpha', pad: 'x'.repeat(5000) }), 413, 'request_too_large');
+  });
+
+  it('the connector\'s reset codes become the matching HTTP errors', async () => {
+    const cases: Array<[number, number, string]> = [[ResetCode.UpstreamUnreachable, 502, 'upstream_unreachable'], [ResetCode.PathNotAllowed, 403, 'path_not_allowed'], [ResetCode.BadRequest, 400, 'bad_request']];
+    for (const [code, status, name] of cases) {
+      alpha.onRequest = (request) => alpha.reset(request.streamId, code, 'because');
+      const answer = await rig.post({ model: 'alpha' });
+      expectError(answer, status, name);
+      expect(answer.json.error.message).toBe("Deployment 'alpha': because");
+    }
+    answerAs(alpha, 'alpha');
+  });
+});
+
+describe('data plane: when the connector is not there', () => {
+  it('503 at once for a deployment whose connector never connected', async () => {
+    const { token } = await rig.gateway.store.createTunnelToken();
+    await fetch(`${rig.gateway.url}/v1/deployments`, { method: 'POST', headers: { authorization: `Bearer ${rig.key}` }, body: JSON.stringify({ name: 'sleeping', token }) });
+    const answer = await rig.post({ model: 'sleeping' });
+    expect(answer.status).toBe(503);
+    expect(answer.json.error.code).toBe('deployment_offline');
+    expect(answer.headers.get('retry-after')).toBe('2');
+  });
+
+  it('a request for a tunnel that just dropped waits for the connector to come back, and is served by it', async () => {
+    alpha.close();
+    await pollUntil(() => rig.gateway.registry.pick('alpha') === null, 'the tunnel to drop');
+    const pending = rig.post({ model: 'alpha' });
+    const back = await RogueConnector.connect(rig.gateway.url, alphaToken);
+    connectors.push(back);
+    answerAs(back, 'alpha, back');
+    expect((await pending).json).toEqual({ from: 'alpha, back' });
+    alpha = back;
+  });
+
+  it('503 once the grace period passes with no connector', async () => {
+    const short = await startRig(200);
+    try {
+      const { connector } = await short.deploy('flaky');
+      connector.close();
+      await pollUntil(() => short.gateway.registry.pick('flaky') === null, 'the tunnel to drop');
+      const answer = await short.post({ model: 'flaky' });
+      expect(answer.status).toBe(503);
+      expect(answer.json.error.code).toBe('deployment_offline');
+    } finally {
+      await short.gateway.destroy();
+      short.dir.remove();
+    }
+  });
+});
+
+describe('data plane: refused streams and cancellation', () => {
+  it('retries a stream the connector refused without processing it, and gives up after three', async () => {
+    let attempts = 0;
+    alpha.onRequest = (request) => {
+      attempts++;
+      if (attempts === 1) alpha.reset(request.streamId, ResetCode.RefusedStream, 'too many concurrent streams');
+      else alpha.respond(request.streamId, 200, { 'content-type': 'application/json' }, ['{"from":"retry"}']);
+    };
+    expect((await rig.post({ model: 'alpha' })).json).toEqual({ from: 'retry' });
+    expect(attempts).toBe(2);
+
+    attempts = 0;
+    alpha.onRequest = (request) => {
+      attempts++;
+      alpha.reset(request.streamId, ResetCode.RefusedStream, 'connector is draining');
+    };
+    const answer = await rig.post({ model: 'alpha' });
+    expect(answer.status).toBe(503);
+    expect(answer.json.error).toMatchObject({ code: 'deployment_unavailable', message: expect.stringContaining('connector is draining') });
+    expect(attempts).toBe(3);
+    answerAs(alpha, 'alpha');
+  });
+
+  it('a client that goes away mid-answer cancels its stream at the connector', async () => {
+    let streaming: RogueRequest | null = null;
+    alpha.onRequest = (request) => {
+      streaming = request;
+      alpha.respond(request.streamId, 200, { 'content-type': 'text/event-stream' }, ['data: {"n":1}\n\n'], false);
+    };
+    const body = JSON.stringify({ model: 'alpha', stream: true });
+    const req = http.request(`${rig.gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${rig.key}`, 'content-type': 'application/json' } });
+    req.on('error', () => undefined);
+    const firstEvent = new Promise<void>((resolve) => req.on('response', (res) => res.once('data', () => resolve())));
+    req.end(body);
+    await firstEvent;
+    req.destroy();
+    await pollUntil(() => streaming !== null && alpha.resets.has(streaming.streamId), 'the cancel to reach the connector');
+    expect(alpha.resets.get(streaming!.streamId)).toEqual({ code: ResetCode.Cancel, reason: 'client disconnected' });
+    answerAs(alpha, 'alpha');
+  });
+});
