@@ -20,6 +20,8 @@ export const ErrorCodes = [
   'CONFLICT',
   'INVALID_ARGUMENT',
   'UNAUTHORIZED',
+  'FORBIDDEN',
+  'RATE_LIMITED',
   'STORE_LOCKED',
   'PORT_IN_USE',
   'STORE_CORRUPT',
@@ -37,7 +39,7 @@ export type ErrorCode = (typeof ErrorCodes)[number];
 export interface HttpError {
   status: number;
   /** The OpenAI error `type`. */
-  type: 'invalid_request_error' | 'authentication_error' | 'server_error';
+  type: 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'rate_limit_error' | 'server_error';
 }
 
 const invalid = (status: number): HttpError => ({ status, type: 'invalid_request_error' });
@@ -61,6 +63,8 @@ export const HTTP_ERRORS: Readonly<Record<ErrorCode, HttpError>> = {
   CONFLICT: invalid(409),
   INVALID_ARGUMENT: invalid(400),
   UNAUTHORIZED: { status: 401, type: 'authentication_error' },
+  FORBIDDEN: { status: 403, type: 'permission_error' },
+  RATE_LIMITED: { status: 429, type: 'rate_limit_error' },
   STORE_LOCKED: server(503),
   PORT_IN_USE: server(500),
   STORE_CORRUPT: server(500),

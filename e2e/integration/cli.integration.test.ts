@@ -113,7 +113,7 @@ describe('commands', () => {
       const token = await strict.newToken();
       const tokenOnly = await runTokios(['register', '--gateway', strict.url, '--name', 'guarded', '--token', token], { env: { TOKIOS_API_KEY: '' } });
       expect(tokenOnly.code).toBe(1);
-      expect(tokenOnly.stderr).toMatch(/only accepts registrations made with an API key/);
+      expect(tokenOnly.stderr).toMatch(/only accepts registrations made with an admin API key/);
       const withKey = await runTokios(['register', '--gateway', strict.url, '--name', 'guarded', '--token', token], { env: { TOKIOS_API_KEY: strict.apiKey } });
       expect(withKey.code).toBe(0);
     } finally {

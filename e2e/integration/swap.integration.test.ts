@@ -85,7 +85,7 @@ it('swaps under load with the new connector up first, then the re-registration: 
   await connectorB.waitFor(/state: waiting/);
   // B waits unbound; A keeps serving.
   await answered(load, 'upstream-A');
-  await rig.register('swap-me', tokenB);
+  await rig.register('swap-me', tokenB, { asAdmin: true });
   await connectorB.waitFor(/state: online/);
   await answered(load, 'upstream-B');
 
@@ -106,7 +106,7 @@ it('swaps under load with the re-registration first, then the new connector: 0 f
   await answered(load, 'upstream-B');
 
   const tokenC = await rig.newToken();
-  await rig.register('swap-too', tokenC);
+  await rig.register('swap-too', tokenC, { asAdmin: true });
   // Until C's connector is online, B keeps serving.
   await answered(load, 'upstream-B');
   const connectorC = rig.connect(tokenC, c);

@@ -128,8 +128,8 @@ export async function startGatewayProcess(dataDir: string, extra: string[] = [])
   return { url: match[1]!, process: p };
 }
 
-export async function createSecret(kind: 'key' | 'token', dataDir: string): Promise<string> {
-  const { code, stdout, stderr } = await runTokios([kind, 'create', '--data', dataDir]);
+export async function createSecret(kind: 'key' | 'token', dataDir: string, extra: string[] = []): Promise<string> {
+  const { code, stdout, stderr } = await runTokios([kind, 'create', '--data', dataDir, ...extra]);
   if (code !== 0) throw new Error(`tokios ${kind} create failed: ${stderr}`);
   return stdout.trim().split('\n').pop()!;
 }

@@ -3,8 +3,8 @@ import type { FakeUpstream } from './fake-upstream-base.js';
 import { createSecret, killAll, runTokios, startGatewayProcess, tempDir, tokios, writeConfig, type TokiosProcess } from './processes.js';
 
 /**
- * A real gateway process with an API key, to which tests add deployments, each a real
- * connector process in front of a test upstream.
+ * A real gateway process with an admin API key, to which tests add deployments, each a
+ * real connector process in front of a test upstream.
  */
 export class TunnelRig {
   readonly dir = tempDir();
@@ -22,7 +22,7 @@ export class TunnelRig {
     const { url, process } = await startGatewayProcess(this.dataDir, this.gatewayArgs);
     this.url = url;
     this.gateway = process;
-    this.apiKey = await createSecret('key', this.dataDir);
+    this.apiKey = await createSecret('key', this.dataDir, ['--scope', 'admin']);
     return this;
   }
 
@@ -44,8 +44,9 @@ export class TunnelRig {
     return createSecret('token', this.dataDir);
   }
 
-  async register(name: string, token: string): Promise<string> {
-    const result = await runTokios(['register', '--gateway', this.url, '--name', name, '--token', token]);
+  /** `tokios register` with the token alone, or as admin (`TOKIOS_API_KEY`): the swap needs admin. */
+  async register(name: string, token: string, options: { asAdmin?: boolean } = {}): Promise<string> {
+    const result = await runTokios(['register', '--gateway', this.url, '--name', name, '--token', token], { env: { TOKIOS_API_KEY: options.asAdmin ? this.apiKey : '' } });
     if (result.code !== 0) throw new Error(`register failed: ${result.stderr}`);
     return result.stdout;
   }

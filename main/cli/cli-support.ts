@@ -60,6 +60,12 @@ export function defaultGatewayDataDir(): string {
   return join(base, 'tokios', 'gateway');
 }
 
+/** Prints rows as aligned columns under `header`. */
+export function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of [header, ...rows]) process.stdout.write(`${row.map((cell, i) => (cell ?? '').padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+}
+
 /** Prints an error the way every command does, and picks the exit code for it. */
 export function reportError(error: unknown): number {
   if (isTokiosError(error)) {

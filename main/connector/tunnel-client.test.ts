@@ -8,7 +8,9 @@ import { TcpCutProxy } from '../../e2e/support/tcp-cut-proxy.js';
 import { tempDirsPerTest } from '../../e2e/support/temp-dirs.js';
 import { GatewayClient } from '../gateway/gateway-client.js';
 import { startGateway, type Gateway } from '../gateway/gateway-server.js';
-import { GatewayStore } from '../gateway/gateway-store.js';
+import { AccountAdmin } from '../gateway/account-admin.js';
+import { FileGatewayStore } from '../gateway/file-store.js';
+import { IMPLICIT_ACCOUNT_ID } from '../gateway/gateway-store.js';
 import { Logger } from '../logging/logger.js';
 import { TunnelClient, type TunnelClientStatus } from './tunnel-client.js';
 
@@ -52,7 +54,7 @@ function client(gatewayUrl: string, token: string): { client: TunnelClient; stat
 describe('tunnel client', () => {
   it('connects, waits unbound, and serves once its token is given a name', async () => {
     const gw = await gateway();
-    const { token } = await gw.store.createTunnelToken();
+    const token = (await gw.admin.createToken(IMPLICIT_ACCOUNT_ID, {})).token!;
     const { client: c, settings } = client(gw.url, token);
     c.start();
     await expect.poll(() => settings.at(-1)).toMatchObject({ deployment: null });
@@ -65,7 +67,7 @@ describe('tunnel client', () => {
     const gw = await gateway();
     const proxy = await new TcpCutProxy(gw.port).listen();
     closers.push(() => proxy.close());
-    const { token } = await gw.store.createTunnelToken();
+    const token = (await gw.admin.createToken(IMPLICIT_ACCOUNT_ID, {})).token!;
     const { client: c, statuses, errors } = client(`http://127.0.0.1:${proxy.port}`, token);
     c.start();
     await expect.poll(() => c.status).toBe('connected');
@@ -79,7 +81,7 @@ describe('tunnel client', () => {
   it('keeps trying while the gateway is down, and connects once it is up', async () => {
     const port = await freePort();
     const dataDir = fresh();
-    const { token } = await new GatewayStore(dataDir).createTunnelToken();
+    const token = (await new AccountAdmin(new FileGatewayStore(dataDir)).createToken(IMPLICIT_ACCOUNT_ID, {})).token!;
     const { client: c, errors } = client(`http://127.0.0.1:${port}`, token);
     c.start();
     await expect.poll(() => errors.length).toBeGreaterThanOrEqual(3);

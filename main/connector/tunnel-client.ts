@@ -177,6 +177,10 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
       this.settings = null;
       this.connectedSince = null;
       if (this.ws === ws) this.ws = null;
+      // The gateway revoked (or let expire) the token this tunnel opened with: final, like a rejected token.
+      if (code === CloseCode.TokenRevoked && !this.stopped) {
+        rejected = new TokiosError('TUNNEL_TOKEN_REJECTED', `the gateway at ${this.options.gatewayUrl} closed the tunnel: ${reason.toString() || 'the tunnel token was revoked'}; get a new token (tokios token create, or the dashboard)`);
+      }
       if (rejected) {
         this.lastError = rejected;
         this.stopped = true;

@@ -11,7 +11,7 @@ import type { TunnelStream } from '../tunnel/tunnel-session.js';
 import { rewriteModel } from './model-rewrite.js';
 import { checkRequestTarget } from './path-allowlist.js';
 import { ModelStamp } from './response-model-stamp.js';
-import { UsageScanner } from './usage-scanner.js';
+import { UsageScanner } from '../tunnel/usage-scanner.js';
 
 /**
  * Turns one tunnel stream into one request to the configured upstream, and its answer

@@ -5,6 +5,9 @@ import { maskSecret } from '../../shared/names.js';
 import { GatewayClient } from '../gateway/gateway-client.js';
 import { startGateway, type Gateway } from '../gateway/gateway-server.js';
 import type { RequestObserver } from '../gateway/request-observer.js';
+import { FileGatewayStore } from '../gateway/file-store.js';
+import { credentialProblem, IMPLICIT_ACCOUNT_ID } from '../gateway/gateway-store.js';
+import { hashSecret } from '../gateway/secrets.js';
 import type { SecretStore } from '../deployments/secret-store.js';
 import type { Logger } from '../logging/logger.js';
 
@@ -65,14 +68,16 @@ export async function openEmbeddedGateway(options: EmbeddedOptions): Promise<Gat
     log.warn(warning);
   }
 
+  // The app administers its own gateway: its key is an admin key (it registers, swaps, mints).
   let apiKey = secrets.get(EMBEDDED_KEY);
-  if (!apiKey || !gateway.store.verifyApiKey(apiKey)) {
-    apiKey = (await gateway.store.createApiKey('Tokios Desktop')).key;
+  const known = apiKey ? await gateway.store.credentialByHash(hashSecret(apiKey)) : null;
+  if (!apiKey || !known || known.scope !== 'admin' || credentialProblem(known, Date.now())) {
+    apiKey = (await gateway.admin.createKey(IMPLICIT_ACCOUNT_ID, { scope: 'admin', label: 'Tokios Desktop' })).key!;
     secrets.set(EMBEDDED_KEY, apiKey);
     log.info('created the API key for the embedded gateway');
   }
   const client = new GatewayClient(gateway.url);
-  let key = apiKey;
+  let key: string = apiKey;
   return {
     mode: 'embedded',
     url: gateway.url,
@@ -80,20 +85,25 @@ export async function openEmbeddedGateway(options: EmbeddedOptions): Promise<Gat
       return key;
     },
     info: () => ({ mode: 'embedded', url: gateway.url, status: 'running', error: warning, apiKey: maskSecret(key), canMintTokens: true }),
-    knowsToken: (token) => gateway.store.verifyTunnelToken(token) !== null,
+    knowsToken: (token) => {
+      // The embedded gateway's store is the file store, which answers without waiting.
+      if (!(gateway.store instanceof FileGatewayStore)) return null;
+      const record = gateway.store.credentialByHashSync(hashSecret(token));
+      return record !== null && record.kind === 'tunnel-token' && credentialProblem(record, Date.now()) === null;
+    },
     rotateApiKey: async () => {
-      const old = gateway.store.verifyApiKey(key);
-      const next = (await gateway.store.createApiKey('Tokios Desktop')).key;
+      const old = await gateway.store.credentialByHash(hashSecret(key));
+      const next = (await gateway.admin.createKey(IMPLICIT_ACCOUNT_ID, { scope: 'admin', label: 'Tokios Desktop' })).key!;
       secrets.set(EMBEDDED_KEY, next);
       key = next;
-      if (old) await gateway.store.revokeApiKey(old.id);
+      if (old) await gateway.admin.revoke(IMPLICIT_ACCOUNT_ID, 'api-key', old.id);
       log.info('rotated the API key of the embedded gateway; the previous key no longer works');
     },
-    register: async (name, token) => void (await client.register(name, token)),
+    register: async (name, token) => void (await client.register(name, token, key)),
     unregister: (name) => client.unregister(name, key).catch((error: TokiosError) => {
       if (error.code !== 'NOT_FOUND') throw error;
     }),
-    mintToken: async () => (await gateway.store.createTunnelToken('Tokios Desktop')).token,
+    mintToken: async () => (await gateway.admin.createToken(IMPLICIT_ACCOUNT_ID, { label: 'Tokios Desktop' })).token!,
     close: () => gateway.close(),
   };
 }
@@ -118,9 +128,20 @@ export async function openRemoteGateway(url: string, apiKey: string | null, secr
     info: () => ({ mode: 'remote', url, status, error, apiKey: key ? maskSecret(key) : null, canMintTokens: key !== null }),
     knowsToken: () => null,
     rotateApiKey: async () => {
-      throw new TokiosError('INVALID_ARGUMENT', `the app cannot rotate the API key of ${url}; its owner can mint a new one (tokios key create) and you paste it in Gateway settings`);
+      throw new TokiosError('INVALID_ARGUMENT', `the app cannot rotate the API key of ${url}; its owner can mint a new one (tokios key create, or on its dashboard) and you paste it in Gateway settings`);
     },
-    register: async (name, token) => void (await client.register(name, token)),
+    // With a key (an admin key, or the device credential from signing in) the app can also
+    // move a name it registered before (the swap); with the token alone it can claim free names.
+    register: async (name, token) => {
+      if (!key) return void (await client.register(name, token));
+      try {
+        await client.register(name, token, key);
+      } catch (e) {
+        // A client-scoped key may not register: the token alone still claims a free name.
+        if ((e as TokiosError).code !== 'FORBIDDEN') throw e;
+        await client.register(name, token);
+      }
+    },
     unregister: async (name) => {
       if (!key) return; // without a key the binding stays; the gateway owner can remove it
       await client.unregister(name, key).catch((e: TokiosError) => {

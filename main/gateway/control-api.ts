@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { CreatedCredentialSchema, CredentialViewSchema, HostedDeploymentSchema, LiveDeploymentSchema, RequestLogEntrySchema, UsageReportSchema } from '../../shared/hosted-api.js';
 
 /**
  * The gateway's control API as one contract: each route with its request body and the
@@ -13,16 +14,7 @@ export interface RegisterRequest {
   token?: string;
 }
 
-/** A deployment as the gateway sees it right now. */
-const LiveDeployment = v.object({
-  name: v.string(),
-  status: v.picklist(['online', 'offline', 'swapping']),
-  tunnels: v.number(),
-  inFlight: v.number(),
-  upstreamKind: v.nullable(v.string()),
-  upstreamModel: v.nullable(v.string()),
-  connectedSince: v.nullable(v.number()),
-});
+const LiveDeployment = LiveDeploymentSchema;
 
 const Registered = v.object({
   deployment: v.object({ ...LiveDeployment.entries, created: v.string(), updated: v.string() }),
@@ -33,14 +25,22 @@ const Registered = v.object({
   renamedFrom: v.nullable(v.string()),
 });
 
-const Listed = v.object({ ...LiveDeployment.entries, tokenId: v.string(), created: v.string(), updated: v.string() });
+const Listed = HostedDeploymentSchema;
+const CredentialList = v.object({ object: v.literal('list'), data: v.array(CredentialViewSchema) });
+const Revoked = v.object({ revoked: CredentialViewSchema });
 
 export const CONTROL_ANSWERS = {
   'POST /v1/deployments': Registered,
   'GET /v1/deployments': v.object({ deployments: v.array(Listed) }),
   'DELETE /v1/deployments/NAME': v.undefined(),
-  'POST /v1/tunnel-tokens': v.object({ id: v.string(), token: v.string() }),
-  'POST /v1/api-keys': v.object({ id: v.string(), key: v.string() }),
+  'POST /v1/tunnel-tokens': v.object({ ...CreatedCredentialSchema.entries, token: v.string() }),
+  'GET /v1/tunnel-tokens': CredentialList,
+  'DELETE /v1/tunnel-tokens/REF': Revoked,
+  'POST /v1/api-keys': v.object({ ...CreatedCredentialSchema.entries, key: v.string() }),
+  'GET /v1/api-keys': CredentialList,
+  'DELETE /v1/api-keys/REF': Revoked,
+  'GET /v1/usage': UsageReportSchema,
+  'GET /v1/requests': v.object({ object: v.literal('list'), data: v.array(RequestLogEntrySchema) }),
   'GET /healthz': v.object({ status: v.literal('ok'), version: v.string() }),
 };
 

@@ -3,6 +3,7 @@ import { tempDirsPerTest } from '../../e2e/support/temp-dirs.js';
 import { addLogSink, Logger } from '../logging/logger.js';
 import { GatewayClient } from './gateway-client.js';
 import { startGateway, type Gateway } from './gateway-server.js';
+import { IMPLICIT_ACCOUNT_ID } from './gateway-store.js';
 
 /**
  * The control plane over real HTTP: minting, registering (and the swap and the rename it
@@ -19,7 +20,7 @@ afterEach(async () => {
 async function gateway(options: { registerNeedsApiKey?: boolean } = {}): Promise<{ gw: Gateway; key: string; client: GatewayClient; call: (method: string, path: string, bearer: string | null, body?: unknown) => Promise<{ status: number; json: any }> }> {
   const gw = await startGateway({ dataDir: fresh(), port: 0, log: new Logger('test-gateway'), ...options });
   gateways.push(gw);
-  const { key } = await gw.store.createApiKey();
+  const key = (await gw.admin.createKey(IMPLICIT_ACCOUNT_ID, { scope: 'admin' })).key!;
   const call = async (method: string, path: string, bearer: string | null, body?: unknown): Promise<{ status: number; json: any }> => {
     const response = await fetch(gw.url + path, {
       method,
@@ -57,7 +58,7 @@ describe('control plane', () => {
 
   it('answers each refusal with its own status and code', async () => {
     const { key, call, gw } = await gateway();
-    const { token } = await gw.store.createTunnelToken();
+    const token = (await gw.admin.createToken(IMPLICIT_ACCOUNT_ID, {})).token!;
     const refusals: Array<[string, string, string | null, unknown, number, string]> = [
       ['POST', '/v1/deployments', null, { name: 'x', token }, 401, 'missing_credentials'],
       ['POST', '/v1/deployments', 'tt-not-issued-here-0123456789abcdefghij', { name: 'x' }, 401, 'tunnel_token_rejected'],
@@ -89,14 +90,14 @@ describe('control plane', () => {
 
   it('refuses registration by tunnel token alone when the gateway says so', async () => {
     const { key, call, gw } = await gateway({ registerNeedsApiKey: true });
-    const { token } = await gw.store.createTunnelToken();
+    const token = (await gw.admin.createToken(IMPLICIT_ACCOUNT_ID, {})).token!;
     expect(await call('POST', '/v1/deployments', token, { name: 'gemma' })).toMatchObject({ status: 401, json: { error: { code: 'api_key_required' } } });
     expect((await call('POST', '/v1/deployments', key, { name: 'gemma', token })).status).toBe(201);
   });
 
   it('unregisters a name once', async () => {
     const { key, client, gw } = await gateway();
-    const { token } = await gw.store.createTunnelToken();
+    const token = (await gw.admin.createToken(IMPLICIT_ACCOUNT_ID, {})).token!;
     await client.register('gemma', token);
     await client.unregister('gemma', key);
     expect(await client.list(key)).toEqual([]);

@@ -7,6 +7,7 @@ import { pollUntil } from '../../e2e/support/rogue-gateway.js';
 import { ResetCode } from '../../shared/tunnel-protocol.js';
 import { Logger } from '../logging/logger.js';
 import { startGateway, type Gateway } from './gateway-server.js';
+import { IMPLICIT_ACCOUNT_ID } from './gateway-store.js';
 
 /**
  * The data plane with a real gateway and real tunnels; the connectors are scripted peers
@@ -27,7 +28,7 @@ const connectors: RogueConnector[] = [];
 async function startRig(offlineGraceMs: number): Promise<Rig> {
   const dir = tempDir();
   const gateway = await startGateway({ dataDir: `${dir.path}/gw`, port: 0, offlineGraceMs, maxBodyBytes: 4096, log: new Logger('test-gateway') });
-  const { key } = await gateway.store.createApiKey();
+  const key = (await gateway.admin.createKey(IMPLICIT_ACCOUNT_ID, { scope: 'admin' })).key!;
   const post: Rig['post'] = async (body, headers = {}, path = '/v1/chat/completions') => {
     const response = await fetch(gateway.url + path, {
       method: 'POST',
@@ -42,7 +43,7 @@ async function startRig(offlineGraceMs: number): Promise<Rig> {
     dir,
     post,
     async deploy(name) {
-      const { token } = await gateway.store.createTunnelToken();
+      const token = (await gateway.admin.createToken(IMPLICIT_ACCOUNT_ID, {})).token!;
       const registered = await fetch(`${gateway.url}/v1/deployments`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ name, token }) });
       expect(registered.status).toBe(201);
       const connector = await RogueConnector.connect(gateway.url, token);
@@ -129,7 +130,7 @@ describe('data plane: errors in the OpenAI shape', () => {
 
 describe('data plane: when the connector is not there', () => {
   it('503 at once for a deployment whose connector never connected', async () => {
-    const { token } = await rig.gateway.store.createTunnelToken();
+    const token = (await rig.gateway.admin.createToken(IMPLICIT_ACCOUNT_ID, {})).token!;
     await fetch(`${rig.gateway.url}/v1/deployments`, { method: 'POST', headers: { authorization: `Bearer ${rig.key}` }, body: JSON.stringify({ name: 'sleeping', token }) });
     const answer = await rig.post({ model: 'sleeping' });
     expect(answer.status).toBe(503);
@@ -139,7 +140,7 @@ describe('data plane: when the connector is not there', () => {
 
   it('a request for a tunnel that just dropped waits for the connector to come back, and is served by it', async () => {
     alpha.close();
-    await pollUntil(() => rig.gateway.registry.pick('alpha') === null, 'the tunnel to drop');
+    await pollUntil(() => rig.gateway.registries.forAccount(IMPLICIT_ACCOUNT_ID).pick('alpha') === null, 'the tunnel to drop');
     const pending = rig.post({ model: 'alpha' });
     const back = await RogueConnector.connect(rig.gateway.url, alphaToken);
     connectors.push(back);
@@ -153,7 +154,7 @@ describe('data plane: when the connector is not there', () => {
     try {
       const { connector } = await short.deploy('flaky');
       connector.close();
-      await pollUntil(() => short.gateway.registry.pick('flaky') === null, 'the tunnel to drop');
+      await pollUntil(() => short.gateway.registries.forAccount(IMPLICIT_ACCOUNT_ID).pick('flaky') === null, 'the tunnel to drop');
       const answer = await short.post({ model: 'flaky' });
       expect(answer.status).toBe(503);
       expect(answer.json.error.code).toBe('deployment_offline');

@@ -6,18 +6,22 @@ import { planExchange } from './dialects/exchange-plan.js';
 import { ModelCatalog } from './dialects/model-catalog.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './dialects/request-id.js';
 import type { ResponseTransform } from './dialects/translated-response.js';
-import type { GatewayStore } from './gateway-store.js';
-import { presentedKey, sendError, sendJson } from './http-util.js';
+import type { AccountRegistries } from './account-registries.js';
+import { sendError, sendJson } from './http-util.js';
+import type { RequestAccounting, RequestTicket } from './request-accounting.js';
+import type { Principal, RequestAuth } from './request-auth.js';
 import { forwardHeaders, headRefusal } from './request-head.js';
 import { noteDeployment, noteFirstByte, noteForwarded } from './request-observer.js';
 import { responseFraming, ResponseLength } from './response-framing.js';
 import { modelField, readRoutedBody } from './routed-body.js';
+import { askForStreamUsage } from './stream-usage.js';
 import type { TunnelEntry, TunnelRegistry } from './tunnel-registry.js';
 
 /**
- * The OpenAI/Anthropic/Ollama-compatible front door: authenticates the API key, routes by
- * the body's `model` to a deployment's tunnel, and streams the answer back as it comes —
- * translated when the upstream does not speak the client's dialect (dialects/).
+ * The OpenAI/Anthropic/Ollama-compatible front door: authenticates the API key, checks its
+ * limits, routes by the body's `model` to a deployment of the key's account, and streams
+ * the answer back as it comes — translated when the upstream does not speak the client's
+ * dialect (dialects/).
  *
  * A request reaches a tunnel only if the tunnel can carry it (431/414 otherwise), and a
  * response reaches the client only in framing the gateway vouches for: a connector's
@@ -27,8 +31,9 @@ import type { TunnelEntry, TunnelRegistry } from './tunnel-registry.js';
  */
 
 export interface DataPlaneOptions {
-  store: GatewayStore;
-  registry: TunnelRegistry;
+  auth: RequestAuth;
+  registries: AccountRegistries;
+  accounting: RequestAccounting;
   log: Logger;
   maxBodyBytes: number;
   /** Request body bytes held at once across all requests. */
@@ -38,6 +43,13 @@ export interface DataPlaneOptions {
   isDraining: () => boolean;
 }
 
+interface RequestContext {
+  /** The registry of the key's account: the only deployments this request may reach. */
+  registry: TunnelRegistry;
+  principal: Principal;
+  ticket: RequestTicket;
+}
+
 const ROUTED = new Set(INFERENCE_ROUTES.filter((r) => r.routedByModel).map((r) => r.path));
 const MAX_REFUSED_RETRIES = 3;
 
@@ -45,11 +57,9 @@ export class DataPlane {
   /** Inference requests being answered right now (the gateway drains these on shutdown). */
   inFlight = 0;
   private idleWaiters: Array<() => void> = [];
-  private readonly catalog: ModelCatalog;
+  private readonly catalog = new ModelCatalog();
 
-  constructor(private readonly options: DataPlaneOptions) {
-    this.catalog = new ModelCatalog(options.registry);
-  }
+  constructor(private readonly options: DataPlaneOptions) {}
 
   /** True when this plane answers `method pathname` (the router's question). */
   handles(method: string, pathname: string): boolean {
@@ -62,18 +72,23 @@ export class DataPlane {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
-    if (!this.authenticate(req, res)) return;
-    if (this.catalog.handles(req.method ?? 'GET', pathname)) return this.catalog.handle(req, res, pathname);
+    const auth = await this.options.auth.apiKey(req);
+    if (!auth.ok) return sendError(res, auth.status, auth.message, auth.type, auth.code);
+    const { principal } = auth;
+    const registry = this.options.registries.forAccount(principal.accountId);
+    if (this.catalog.handles(req.method ?? 'GET', pathname)) return this.catalog.handle(req, res, pathname, { registry, allowed: principal.credential.models ?? null });
     if (this.options.isDraining()) {
       sendError(res, 503, 'The gateway is shutting down; retry in a moment.', 'service_unavailable', 'gateway_draining', { 'retry-after': '1', connection: 'close' });
       return;
     }
+    const begun = await this.options.accounting.begin(principal, req.method ?? 'POST', pathname, res);
+    if (!begun.ok) return sendError(res, begun.status, begun.message, begun.type, 'rate_limit_exceeded', begun.headers);
     this.inFlight++;
     res.once('close', () => {
       this.inFlight--;
       if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     });
-    await this.route(req, res);
+    await this.route(req, res, pathname, { registry, principal, ticket: begun.ticket });
   }
 
   /** Resolves when no inference request is in flight. */
@@ -82,21 +97,9 @@ export class DataPlane {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private authenticate(req: IncomingMessage, res: ServerResponse): boolean {
-    const key = presentedKey(req);
-    if (!key) {
-      sendError(res, 401, 'Missing API key: send "Authorization: Bearer sk-tokios-…" (or "x-api-key: sk-tokios-…").', 'authentication_error', 'missing_api_key');
-      return false;
-    }
-    if (!this.options.store.verifyApiKey(key)) {
-      sendError(res, 401, 'Invalid API key: this gateway does not know it. Create one with `tokios key create --data DIR`.', 'authentication_error', 'invalid_api_key');
-      return false;
-    }
-    return true;
-  }
-
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { registry, maxBodyBytes, heldBodies } = this.options;
+  private async route(req: IncomingMessage, res: ServerResponse, pathname: string, ctx: RequestContext): Promise<void> {
+    const { maxBodyBytes, heldBodies } = this.options;
+    const { registry, ticket } = ctx;
     const target = req.url ?? '/';
     const headers = forwardHeaders(req);
     const refusal = headRefusal(target, headers);
@@ -121,8 +124,13 @@ export class DataPlane {
     }
     const model = field.model;
     noteDeployment(res, model);
+    ticket.deployment = model;
+    const allowed = ctx.principal.credential.models;
+    if (allowed && !allowed.includes(model)) {
+      return sendError(res, 403, `This API key may not use '${model.slice(0, 64)}'; it is limited to: ${allowed.join(', ')}.`, 'permission_error', 'model_not_allowed');
+    }
     if (field.tooLong || !registry.isBound(model)) {
-      const names = registry.names();
+      const names = registry.names().filter((name) => !allowed || allowed.includes(name));
       const known = names.length ? `Deployments on this gateway: ${names.join(', ')}.` : 'This gateway has no deployments yet; register one with `tokios register`.';
       const shown = model.length > 64 || field.tooLong ? `${model.slice(0, 64)}…` : model;
       return sendError(res, 404, `The model '${shown}' does not exist. ${known}`, 'invalid_request_error', 'model_not_found');
@@ -132,42 +140,44 @@ export class DataPlane {
     // The gateway's request id travels on, so the connector's request log carries it too.
     const requestId = requestIdOf(res);
     if (requestId) head.headers[REQUEST_ID_HEADER] = requestId;
-    this.forward(req, res, head, body, 0);
+    if (askForStreamUsage(pathname, scan, body)) ticket.dropUsageEvents = true;
+    this.forward(req, res, head, body, 0, ctx);
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: HeldBody, refused: number): void {
+  private forward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: HeldBody, refused: number, ctx: RequestContext): void {
     const name = head.deployment;
-    const entry = this.options.registry.pick(name);
+    const entry = ctx.registry.pick(name);
     if (!entry) {
-      void this.waitAndForward(req, res, head, body, refused);
+      void this.waitAndForward(req, res, head, body, refused, ctx);
       return;
     }
     // A connector may accept less than ours do; what it cannot take must not reach it.
     const refusal = entry.session.peerLimits.maxHeaderBytes < DEFAULT_LIMITS.maxHeaderBytes ? headRefusal(head.path, head.headers, entry.session.peerLimits.maxHeaderBytes) : null;
     if (refusal) return sendError(res, refusal.status, refusal.message, 'invalid_request_error', refusal.code);
-    this.exchange(entry, res, head, body, (reason) => {
+    this.exchange(entry, res, head, body, ctx.ticket, (reason) => {
       if (refused + 1 >= MAX_REFUSED_RETRIES) {
         sendError(res, 503, `Deployment '${name}' refused the request (${reason}); retry shortly.`, 'service_unavailable', 'deployment_unavailable', { 'retry-after': '1' });
       } else {
-        this.forward(req, res, head, body, refused + 1);
+        this.forward(req, res, head, body, refused + 1, ctx);
       }
     });
   }
 
-  private async waitAndForward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: HeldBody, refused: number): Promise<void> {
+  private async waitAndForward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: HeldBody, refused: number, ctx: RequestContext): Promise<void> {
     const name = head.deployment;
-    const { registry, offlineGraceMs } = this.options;
+    const { offlineGraceMs } = this.options;
+    const { registry } = ctx;
     const entry = registry.recentlyOnline(name, offlineGraceMs) ? await waitForTunnel(registry, name, offlineGraceMs, res) : null;
     if (res.destroyed) return;
     if (!entry) {
       sendError(res, 503, `Deployment '${name}' is offline: no connector is connected for it. Start its connector (tokios connect, or the Tokios app).`, 'service_unavailable', 'deployment_offline', { 'retry-after': '2' });
       return;
     }
-    this.forward(req, res, head, body, refused);
+    this.forward(req, res, head, body, refused, ctx);
   }
 
   /** One attempt over one tunnel; `onRefused` runs when the connector never took it. */
-  private exchange(entry: TunnelEntry, res: ServerResponse, head: RequestHead, body: HeldBody, onRefused: (reason: string) => void): void {
+  private exchange(entry: TunnelEntry, res: ServerResponse, head: RequestHead, body: HeldBody, ticket: RequestTicket, onRefused: (reason: string) => void): void {
     // Dialects: pass through, translate, answer here, or refuse — decided by this tunnel's upstream.
     // Only a translation reads the body whole; a pass-through never joins its chunks.
     const plan = planExchange(head, () => body.toBuffer(), { hello: entry.hello, connectedAt: entry.connectedAt, requestId: requestIdOf(res) });
@@ -206,7 +216,7 @@ export class DataPlane {
         if (res.destroyed) return;
         const response = transform ? transform.head(upstream) : upstream;
         noteFirstByte(res);
-        const framing = responseFraming(response);
+        const framing = responseFraming(response, ticket.limitHeaders, ticket.dropUsageEvents);
         if ('problem' in framing) {
           // No framing the gateway could vouch for: answer 502 instead.
           stream.reset(ResetCode.Protocol, `malformed response head: ${framing.problem}`);
@@ -228,7 +238,8 @@ export class DataPlane {
             return broke('sent more bytes than its content-length', () => res.end());
           }
         }
-        const out = transform ? transform.data(chunk) : chunk;
+        // The upstream's own bytes are what its usage is read from; the client gets its dialect.
+        const out = ticket.onChunk(chunk, transform ? transform.data(chunk) : chunk);
         // Always written; credit goes back to the connector only once the client took it.
         const flushed = out.length === 0 || res.write(out);
         if (waitingForDrain || !flushed) {
@@ -249,7 +260,8 @@ export class DataPlane {
         }
         const short = length?.shortfall();
         if (short) return broke(short, () => res.destroy());
-        res.end(transform?.end());
+        const last = transform?.end();
+        res.end(last ? ticket.forClient(last) : last);
       },
       onReset(code: ResetCodeValue, reason: string) {
         if (code === ResetCode.RefusedStream && !res.headersSent) {

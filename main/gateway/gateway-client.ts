@@ -8,7 +8,7 @@ import { CONTROL_ANSWERS, type ControlAnswer, type ControlBody, type ControlRout
 export type { ListedDeployment, RegisteredDeployment } from './control-api.js';
 
 /** What an error status from the gateway means to the caller. */
-const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHORIZED', 404: 'NOT_FOUND', 409: 'CONFLICT' };
+const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 409: 'CONFLICT', 429: 'RATE_LIMITED' };
 
 export class GatewayClient {
   private readonly base: string;

@@ -5,21 +5,44 @@ import { CloseCode, DEFAULT_HEARTBEAT_MS } from '../../shared/tunnel-protocol.js
 import { Logger } from '../logging/logger.js';
 import { ByteBudget } from '../http/held-body.js';
 import { ConnectionLimiter, DEFAULT_CONNECTION_LIMITS } from './connection-limiter.js';
+import { AccountAdmin } from './account-admin.js';
+import { AccountRegistries } from './account-registries.js';
 import { ControlPlane } from './control-plane.js';
+import { CredentialVerifier } from './credential-verifier.js';
 import { DataPlane } from './data-plane.js';
 import { CorsPolicy } from './dialects/cors-policy.js';
 import { assignRequestId } from './dialects/request-id.js';
-import { GatewayStore } from './gateway-store.js';
+import { FileGatewayStore } from './file-store.js';
+import type { GatewayStore } from './gateway-store.js';
 import { sendError } from './http-util.js';
 import { observeRequest, type RequestObserver } from './request-observer.js';
+import { LocalInvalidationBus, type InvalidationBus } from './invalidation-bus.js';
+import { LocalLimitCounters, type LimitCounters } from './limit-counters.js';
+import { RequestAccounting } from './request-accounting.js';
+import { RequestAuth } from './request-auth.js';
+import { MemoryRequestLog, type RequestLog } from './request-log.js';
 import { TunnelPlane } from './tunnel-plane.js';
-import { TunnelRegistry } from './tunnel-registry.js';
+import { UsageMeter } from './usage-meter.js';
 
-/** The routing gateway: data, control and tunnel planes on one HTTP server. */
+/**
+ * The routing gateway: data, control and tunnel planes on one HTTP server, for one account
+ * or many. What must last sits behind `GatewayStore`; what replicas would share and change
+ * fast (limit counters, invalidations) behind `LimitCounters` and `InvalidationBus`, each
+ * in-process here by default.
+ */
 
 export interface GatewayOptions {
-  /** Folder for the store (`gateway.json`); created owner-only. */
+  /** Folder for the file store (`gateway.json`, `usage.jsonl`); created owner-only. */
   dataDir: string;
+  /** Another store instead of the file store in `dataDir`. */
+  store?: GatewayStore;
+  bus?: InvalidationBus;
+  counters?: LimitCounters;
+  requestLog?: RequestLog;
+  /** The clock of policies (limits, expiry, sessions); tests move it. */
+  now?: () => number;
+  /** How often counted usage is written to the store (default 10 s). */
+  usageFlushMs?: number;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -48,8 +71,10 @@ export interface Gateway {
   readonly url: string;
   readonly port: number;
   readonly store: GatewayStore;
-  readonly registry: TunnelRegistry;
+  readonly registries: AccountRegistries;
   readonly controlPlane: ControlPlane;
+  /** Mints and revokes credentials in the store (the embedded app mints its own key here). */
+  readonly admin: AccountAdmin;
   /** Stops taking requests (new ones get 503), lets those in flight finish, then closes. */
   close(): Promise<void>;
   /** Drops everything at once. */
@@ -62,18 +87,50 @@ export const DEFAULT_MAX_HELD_BODY_BYTES = 256 * 1024 * 1024;
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.log ?? new Logger('gateway');
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-  const store = new GatewayStore(options.dataDir);
+  const now = options.now ?? Date.now;
+  const fileStore = options.store ? null : new FileGatewayStore(options.dataDir);
+  const store: GatewayStore = options.store ?? fileStore!;
+  const bus = options.bus ?? new LocalInvalidationBus();
+  const counters = options.counters ?? new LocalLimitCounters(now);
+  const requestLog = options.requestLog ?? new MemoryRequestLog();
   let draining = false;
   /** Known once listening; requests only arrive after that. */
   let baseUrl = '';
 
-  // The registry asks the tunnel plane to tell a tunnel its binding; the plane is made next.
+  const verifier = new CredentialVerifier(store, { log, now });
+  const meter = new UsageMeter(store, { log, now, ...(options.usageFlushMs ? { flushMs: options.usageFlushMs } : {}) });
+  const admin = new AccountAdmin(store, { now, pendingLastUsed: (id) => verifier.pendingLastUsed(id) });
+  const auth = new RequestAuth(verifier);
+
+  // The registries ask the tunnel plane to tell a tunnel its binding; the plane is made next.
   let tunnelPlane: TunnelPlane | null = null;
-  const registry = new TunnelRegistry(log, (entry) => tunnelPlane?.sendSettings(entry));
-  tunnelPlane = new TunnelPlane({ store, registry, log, heartbeatMs });
-  registry.loadBindings(store.deployments);
-  store.on('reloaded', () => registry.loadBindings(store.deployments));
-  store.on('error-reading', (error) => log.error(`${store.file} changed but cannot be read; keeping the last good contents: ${error.message}`));
+  const registries = new AccountRegistries(log, (entry) => tunnelPlane?.sendSettings(entry));
+  tunnelPlane = new TunnelPlane({ verifier, registries, log, heartbeatMs, now });
+  registries.loadBindings(await store.deployments());
+
+  // One path for every change, made here or anywhere else: drop what was cached, close what
+  // a revoked token holds open, reload bindings.
+  const unsubscribe = bus.subscribe((message) => {
+    verifier.invalidate();
+    if (message.type === 'credential-revoked') {
+      if (message.kind === 'tunnel-token') tunnelPlane.revokeToken(message.id);
+    } else {
+      void store.deployments(message.accountId ?? undefined).then(
+        (records) => registries.loadBindings(records, message.accountId),
+        (error: Error) => log.error(`could not reload deployments: ${error.message}`),
+      );
+    }
+  });
+  const stopWatching = fileStore?.watchForeignChanges((change) => {
+    for (const revoked of change.revoked) bus.publish({ type: 'credential-revoked', ...revoked });
+    if (change.deploymentsChanged) bus.publish({ type: 'deployments-changed', accountId: null });
+  });
+  if (fileStore) {
+    fileStore.onNotice = (message) => log.warn(message);
+    void fileStore.compactUsage().catch((error: Error) => log.warn(`could not compact ${fileStore.dir}/usage.jsonl: ${error.message}`));
+  }
+
+  const accounting = new RequestAccounting({ counters, meter, requestLog });
 
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxHeldBodyBytes = options.maxHeldBodyBytes ?? DEFAULT_MAX_HELD_BODY_BYTES;
@@ -81,15 +138,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     log.warn(`the limit of request bodies held at once (${maxHeldBodyBytes} bytes) is below the largest body allowed (${maxBodyBytes}): bodies between the two will always get 503`);
   }
   const dataPlane = new DataPlane({
-    store,
-    registry,
+    auth,
+    registries,
+    accounting,
     log,
     maxBodyBytes,
     heldBodies: new ByteBudget(maxHeldBodyBytes),
     offlineGraceMs: options.offlineGraceMs ?? 5000,
     isDraining: () => draining,
   });
-  const controlPlane = new ControlPlane({ store, registry, log, registerNeedsApiKey: options.registerNeedsApiKey ?? false });
+  const controlPlane = new ControlPlane({ store, registries, auth, verifier, admin, meter, requestLog, bus, log, now, registerNeedsApiKey: options.registerNeedsApiKey ?? false });
   const cors = new CorsPolicy(options.corsOrigins ?? [], log);
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -165,8 +223,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   baseUrl = url;
 
   const shutdownTunnels = (reason: string): void => {
-    for (const entry of registry.allTunnels()) entry.session.close(CloseCode.GoingAway, reason);
+    for (const entry of registries.allTunnels()) entry.session.close(CloseCode.GoingAway, reason);
     tunnelPlane.close();
+  };
+  /** What counted and cached state this process holds goes to the store before it stops. */
+  const release = async (): Promise<void> => {
+    unsubscribe();
+    stopWatching?.();
+    await Promise.all([meter.close(), verifier.close(), counters.close()]);
+    if (!options.bus) await bus.close();
+    if (!options.store) await store.close();
   };
 
   let closing: Promise<void> | null = null;
@@ -183,17 +249,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await release();
       log.info('stopped');
     })());
 
   const destroy = async (): Promise<void> => {
     draining = true;
-    for (const entry of registry.allTunnels()) entry.session.destroy('gateway destroyed');
+    for (const entry of registries.allTunnels()) entry.session.destroy('gateway destroyed');
     tunnelPlane.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await release();
   };
 
-  log.info(`listening on ${url} (data in ${options.dataDir})${cors.enabled ? `; browser apps allowed from ${(options.corsOrigins ?? []).join(', ')}` : ''}`);
-  return { url, port, store, registry, controlPlane, close, destroy };
+  log.info(`listening on ${url} (data in ${store.location})${cors.enabled ? `; browser apps allowed from ${(options.corsOrigins ?? []).join(', ')}` : ''}`);
+  return { url, port, store, registries, controlPlane, admin, close, destroy };
 }

@@ -17,7 +17,13 @@ export type Framing = { headers: OutgoingHttpHeaders; length: number | null } | 
 
 const DIGITS = /^\d{1,15}$/;
 
-export function responseFraming(head: ResponseHead): Framing {
+/**
+ * `extra`: headers of the gateway's own to add (its rate-limit headers, which replace any
+ * an upstream sent). `bodyChanges`: the gateway will take bytes out of the body (usage
+ * events the client did not ask for), so the length still holds the connector to what it
+ * declared but is not passed on: Node frames the shorter body itself.
+ */
+export function responseFraming(head: ResponseHead, extra: Readonly<Record<string, string>> | null = null, bodyChanges = false): Framing {
   const headers: OutgoingHttpHeaders = {};
   let length: number | null = null;
   for (const name in head.headers) {
@@ -35,11 +41,13 @@ export function responseFraming(head: ResponseHead): Framing {
       }
       continue;
     }
+    if (extra && name.toLowerCase().startsWith('x-ratelimit-')) continue;
     if (!isDroppedResponseHeader(name) && !isGatewayOwnedHeader(name)) headers[name] = value;
   }
   // These statuses have no body whatever a header says (RFC 9110 §6.4.1).
   if (head.status === 204 || head.status === 304) length = null;
-  if (length !== null) headers['content-length'] = length;
+  if (length !== null && !bodyChanges) headers['content-length'] = length;
+  if (extra) for (const name in extra) headers[name] = extra[name];
   return { headers, length };
 }
 

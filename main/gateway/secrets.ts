@@ -1,9 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { API_KEY_PREFIX, TUNNEL_TOKEN_PREFIX } from '../../shared/names.js';
 
+export type SecretKind = 'api-key' | 'tunnel-token' | 'session' | 'device-code';
+
+/** Prefixes say what a secret is when someone finds one (and let the logger redact ours). */
+const PREFIX: Record<SecretKind, string> = { 'api-key': API_KEY_PREFIX, 'tunnel-token': TUNNEL_TOKEN_PREFIX, session: 'tks-', 'device-code': 'tkd-' };
+
 /** 256 random bits behind the prefix, base64url (43 characters). */
-export function mintSecret(kind: 'api-key' | 'tunnel-token'): string {
-  return (kind === 'api-key' ? API_KEY_PREFIX : TUNNEL_TOKEN_PREFIX) + randomBytes(32).toString('base64url');
+export function mintSecret(kind: SecretKind): string {
+  return PREFIX[kind] + randomBytes(32).toString('base64url');
 }
 
 /**

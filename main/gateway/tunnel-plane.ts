@@ -12,20 +12,23 @@ import {
 } from '../../shared/tunnel-protocol.js';
 import { peerText, type Logger } from '../logging/logger.js';
 import { TunnelSession } from '../tunnel/tunnel-session.js';
-import type { GatewayStore } from './gateway-store.js';
+import type { AccountRegistries } from './account-registries.js';
+import type { CredentialVerifier } from './credential-verifier.js';
 import { presentedKey } from './http-util.js';
 import { newId } from './secrets.js';
-import type { TunnelEntry, TunnelRegistry } from './tunnel-registry.js';
+import type { TunnelEntry } from './tunnel-registry.js';
 
 /**
  * `/v1/tunnel`: checks the tunnel token before the WebSocket upgrade (a rejected token
  * gets a plain 401 the connector treats as final), then runs a TunnelSession per
- * connector and tells the registry when it is ready.
+ * connector in the registry of the token's account and tells it when it is ready.
+ * A revoked (or expired) token's open tunnels are closed with a final close code.
  */
 
 export interface TunnelPlaneOptions {
-  store: GatewayStore;
-  registry: TunnelRegistry;
+  verifier: CredentialVerifier;
+  registries: AccountRegistries;
+  now?: () => number;
   log: Logger;
   heartbeatMs: number;
   limits?: TunnelLimits;
@@ -36,6 +39,9 @@ export interface TunnelPlaneOptions {
 export class TunnelPlane {
   private readonly wss: WebSocketServer;
   private readonly limits: TunnelLimits;
+  /** Open tunnels whose token has an expiry, checked every second. */
+  private readonly expiring = new Map<TunnelEntry, number>();
+  private readonly expiryTimer: NodeJS.Timeout;
 
   constructor(private readonly options: TunnelPlaneOptions) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -46,6 +52,27 @@ export class TunnelPlane {
       maxPayload: MAX_MESSAGE_BYTES,
       handleProtocols: (protocols) => (protocols.has(TUNNEL_SUBPROTOCOL) ? TUNNEL_SUBPROTOCOL : false),
     });
+    this.expiryTimer = setInterval(() => {
+      const now = (this.options.now ?? Date.now)();
+      for (const [entry, at] of this.expiring) if (now >= at) this.revoke(entry, 'tunnel token expired');
+    }, 1000);
+    this.expiryTimer.unref();
+  }
+
+  /** Closes every open tunnel of `tokenId` for good: its connector stops and says why. */
+  revokeToken(tokenId: string, reason = 'tunnel token revoked'): number {
+    const entries = this.options.registries.tunnelsOfToken(tokenId);
+    for (const entry of entries) this.revoke(entry, reason);
+    return entries.length;
+  }
+
+  private revoke(entry: TunnelEntry, reason: string): void {
+    this.expiring.delete(entry);
+    if (entry.session.closed) return;
+    // Retired first: its deployment is offline at once (requests do not wait for it to return).
+    entry.retired = true;
+    this.options.log.info(`tunnel ${entry.id} closed: ${reason}`);
+    entry.session.close(CloseCode.TokenRevoked, reason);
   }
 
   /** The HTTP server's 'upgrade' handler. */
@@ -55,25 +82,38 @@ export class TunnelPlane {
     if (pathname !== TUNNEL_PATH) return reject(socket, 404, 'not_found', `No WebSocket endpoint at ${pathname}; connectors use ${TUNNEL_PATH}.`);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return reject(socket, 400, 'bad_upgrade', 'Expected a WebSocket upgrade.');
 
-    const token = presentedKey(req);
-    const record = token ? this.options.store.verifyTunnelToken(token) : null;
-    if (!record) {
-      const address = req.socket.remoteAddress ?? 'unknown';
-      this.options.log.warnRepeated(`rejected-token ${address}`, `tunnel from ${address} rejected: ${token ? 'unknown tunnel token' : 'no tunnel token'}`);
-      return reject(socket, 401, 'tunnel_token_rejected', token ? 'Tunnel token rejected: this gateway did not issue it, or it was revoked.' : 'No tunnel token: send "Authorization: Bearer tt-…".');
-    }
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!offered.includes(TUNNEL_SUBPROTOCOL)) {
       return reject(socket, 426, 'protocol_version_unsupported', `This gateway speaks ${TUNNEL_SUBPROTOCOL}; the connector offered '${offered.join(', ') || 'none'}'. Update the connector.`);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, record.id, req.socket.remoteAddress ?? 'unknown'));
+    const token = presentedKey(req);
+    const address = req.socket.remoteAddress ?? 'unknown';
+    if (!token) {
+      this.options.log.warnRepeated(`rejected-token ${address}`, `tunnel from ${address} rejected: no tunnel token`);
+      return reject(socket, 401, 'tunnel_token_rejected', 'No tunnel token: send "Authorization: Bearer tt-…".');
+    }
+    void this.options.verifier.verify(token, ['tunnel-token']).then((verified) => {
+      if (socket.destroyed) return;
+      if (!verified.ok) {
+        this.options.log.warnRepeated(`rejected-token ${address}`, `tunnel from ${address} rejected: ${verified.reason} tunnel token`);
+        const why = verified.reason === 'unknown' ? 'this gateway did not issue it' : `it was ${verified.reason}`;
+        return reject(socket, 401, 'tunnel_token_rejected', `Tunnel token rejected: ${why}.`);
+      }
+      const { record } = verified;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, record.accountId, record.id, record.expires ? Date.parse(record.expires) : null, req.socket.remoteAddress ?? 'unknown'));
+    }, (error: Error) => {
+      this.options.log.error(`tunnel from ${req.socket.remoteAddress}: could not check its token: ${error.message}`);
+      reject(socket, 503, 'store_unavailable', 'The gateway cannot check tunnel tokens right now; retry shortly.');
+    });
   }
 
-  private accept(ws: WebSocket, tokenId: string, remoteAddress: string): void {
-    const { registry, log, heartbeatMs } = this.options;
+  private accept(ws: WebSocket, accountId: string, tokenId: string, expiresAt: number | null, remoteAddress: string): void {
+    const { log, heartbeatMs } = this.options;
+    const registry = this.options.registries.forAccount(accountId);
     const session = new TunnelSession(ws, { role: 'gateway', limits: this.limits, heartbeatMs });
-    const entry: TunnelEntry = { id: newId('tun'), tokenId, session, hello: null, connectedAt: Date.now(), remoteAddress, retired: false };
+    const entry: TunnelEntry = { id: newId('tun'), accountId, tokenId, session, hello: null, connectedAt: Date.now(), remoteAddress, retired: false };
     registry.add(entry);
+    if (expiresAt !== null) this.expiring.set(entry, expiresAt);
     log.info(`tunnel ${entry.id} connected from ${remoteAddress} (token ${tokenId})`);
 
     const helloTimer = setTimeout(() => session.close(CloseCode.Protocol, 'no hello within the handshake timeout'), this.options.helloTimeoutMs ?? 10_000);
@@ -93,6 +133,7 @@ export class TunnelPlane {
     session.on('stream-error', (streamId, reason) => log.warnRepeated(`stream-error ${remoteAddress}`, `tunnel ${entry.id} stream ${streamId} reset: ${peerText(reason)}`));
     session.on('close', (code, reason) => {
       clearTimeout(helloTimer);
+      this.expiring.delete(entry);
       registry.remove(entry);
       log.info(`tunnel ${entry.id} closed (${code}${reason ? `: ${peerText(reason)}` : ''})`);
     });
@@ -101,7 +142,7 @@ export class TunnelPlane {
   /** Sends a tunnel its current binding (after Hello, and whenever it changes). */
   sendSettings(entry: TunnelEntry): void {
     if (!entry.hello || entry.session.closed) return;
-    const deployment = this.options.registry.servingName(entry);
+    const deployment = this.options.registries.forAccount(entry.accountId).servingName(entry);
     entry.session.sendSettings({
       deployment,
       serving: deployment !== null && !entry.retired,
@@ -112,13 +153,14 @@ export class TunnelPlane {
   }
 
   close(): void {
+    clearInterval(this.expiryTimer);
     this.wss.close();
   }
 }
 
 function reject(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify(openAIError(message, status === 401 ? 'authentication_error' : 'invalid_request_error', code));
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 426: 'Upgrade Required' }[status] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 426: 'Upgrade Required', 503: 'Service Unavailable' }[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );

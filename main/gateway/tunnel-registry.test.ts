@@ -30,7 +30,7 @@ function rig(): { registry: TunnelRegistry; settingsSent: TunnelEntry[] } {
 async function tunnel(registry: TunnelRegistry, tokenId: string, ready = true): Promise<TunnelEntry & { pair: SessionPair }> {
   const pair = await createSessionPair();
   pairs.push(pair);
-  const entry: TunnelEntry & { pair: SessionPair } = { id: `tun-${pairs.length}`, tokenId, session: pair.gateway, hello: null, connectedAt: Date.now(), remoteAddress: '127.0.0.1', retired: false, pair };
+  const entry: TunnelEntry & { pair: SessionPair } = { id: `tun-${pairs.length}`, accountId: 'default', tokenId, session: pair.gateway, hello: null, connectedAt: Date.now(), remoteAddress: '127.0.0.1', retired: false, pair };
   registry.add(entry);
   if (ready) {
     entry.hello = hello;

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { DeploymentState, HostedDeployment } from '../../shared/hosted-api.js';
 import { CloseCode, type HelloPayload } from '../../shared/tunnel-protocol.js';
 import { peerText, type Logger } from '../logging/logger.js';
 import type { TunnelSession } from '../tunnel/tunnel-session.js';
@@ -14,6 +15,8 @@ import type { TunnelSession } from '../tunnel/tunnel-session.js';
 
 export interface TunnelEntry {
   id: string;
+  /** The account the token belongs to; the entry lives in that account's registry. */
+  accountId: string;
   tokenId: string;
   session: TunnelSession;
   hello: HelloPayload | null;
@@ -29,17 +32,10 @@ interface Binding {
   fallbackTokenId: string | null;
 }
 
-export type DeploymentStatus = 'online' | 'offline' | 'swapping';
+export type DeploymentStatus = DeploymentState;
 
-export interface DeploymentView {
-  name: string;
-  status: DeploymentStatus;
-  tunnels: number;
-  inFlight: number;
-  upstreamKind: string | null;
-  upstreamModel: string | null;
-  connectedSince: number | null;
-}
+/** A deployment's live view; the control API adds its binding and traffic to it. */
+export type DeploymentView = Pick<HostedDeployment, 'name' | 'status' | 'tunnels' | 'inFlight' | 'upstreamKind' | 'upstreamModel' | 'connectedSince' | 'rttMs'>;
 
 export interface TunnelRegistryEvents {
   /** A tunnel finished its handshake: requests waiting for its deployment may go now. */
@@ -193,6 +189,7 @@ export class TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
       upstreamKind: first?.hello?.upstreamKind ?? null,
       upstreamModel: first?.hello?.model ?? null,
       connectedSince: serving.length ? Math.min(...serving.map((e) => e.connectedAt)) : null,
+      rttMs: meanRtt(serving),
     };
   }
 
@@ -233,6 +230,11 @@ export class TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
       void entry.session.goAway(reason).then(() => entry.session.close(CloseCode.Replaced, reason));
     }
   }
+}
+
+function meanRtt(entries: TunnelEntry[]): number | null {
+  const rtts = entries.map((e) => e.session.rttMs).filter((rtt): rtt is number => rtt !== null);
+  return rtts.length ? rtts.reduce((a, b) => a + b, 0) / rtts.length : null;
 }
 
 function leastBusy(entries: TunnelEntry[]): TunnelEntry | null {

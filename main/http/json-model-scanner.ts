@@ -40,6 +40,12 @@ export type JsonScan =
       memberCount: number;
       /** Members whose key folds to `model`, in body order. */
       models: ModelMember[];
+      /**
+       * What a streaming request asked for (the gateway adds a request for usage when it did
+       * not): a top-level `"stream": true`, a top-level `stream_options`, and whether any
+       * top-level key was written with escapes (then nothing is added: it might be either).
+       */
+      stream: { on: boolean; options: boolean; escapedKeys: boolean };
     }
   | { ok: false; problem: string };
 
@@ -90,6 +96,8 @@ const BACKSLASH = 0x5c;
 const MAX_MODEL_KEY_BYTES = 30;
 const LITERALS = ['true', 'false', 'null'].map((word) => Buffer.from(word));
 const MODEL = Buffer.from('model');
+const STREAM = Buffer.from('stream');
+const STREAM_OPTIONS = Buffer.from('stream_options');
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -130,6 +138,9 @@ export class JsonModelScanner {
   private keyBytes: Buffer | null = null;
   private keyLength = 0;
   private keyIs: 'other' | 'fold' | 'exact' = 'other';
+  /** The current top-level key is exactly `stream` or `stream_options`. */
+  private keyNames: 'stream' | 'stream_options' | null = null;
+  private readonly stream = { on: false, options: false, escapedKeys: false };
   private valueStringStart = -1;
   private prevEnd = -1;
 
@@ -178,7 +189,7 @@ export class JsonModelScanner {
       if (this.state !== State.Done) this.fail(this.base === 0 ? 'the body is empty' : `the body ends before its JSON does (after ${this.base} bytes)`);
     }
     if (this.problem !== null) return { ok: false, problem: this.problem };
-    return { ok: true, isObject: this.isObject, objectStart: this.objectStart, memberCount: this.memberCount, models: this.models };
+    return { ok: true, isObject: this.isObject, objectStart: this.objectStart, memberCount: this.memberCount, models: this.models, stream: this.stream };
   }
 
   private fail(problem: string): void {
@@ -219,7 +230,12 @@ export class JsonModelScanner {
   }
 
   private startValue(c: number, at: number): void {
-    if (this.depth === 1 && this.stack[0] === OBJECT) this.valueStringStart = c === QUOTE ? at : -1;
+    if (this.depth === 1 && this.stack[0] === OBJECT) {
+      this.valueStringStart = c === QUOTE ? at : -1;
+      // A `t` can only begin `true` (anything else fails the literal check).
+      if (this.keyNames === 'stream') this.stream.on = c === 0x74;
+      else if (this.keyNames === 'stream_options') this.stream.options = true;
+    }
     if (c === 0x7b || c === 0x5b) {
       if (this.depth === 0 && c === 0x7b) {
         this.isObject = true;
@@ -341,9 +357,12 @@ export class JsonModelScanner {
     if (this.depth === 1) {
       if (this.keyLength === 0) {
         this.keyIs = this.modelKey(chunk, start, quote);
+        this.keyNames = this.streamKey(chunk, start, quote);
       } else {
         this.captureKey(chunk, start, quote);
-        this.keyIs = this.keyLength > MAX_MODEL_KEY_BYTES ? 'other' : this.modelKey(this.keyBytes!, 0, this.keyLength);
+        const whole = this.keyLength <= MAX_MODEL_KEY_BYTES;
+        this.keyIs = whole ? this.modelKey(this.keyBytes!, 0, this.keyLength) : 'other';
+        this.keyNames = whole ? this.streamKey(this.keyBytes!, 0, this.keyLength) : null;
       }
       this.keyLength = 0;
     }
@@ -352,6 +371,8 @@ export class JsonModelScanner {
 
   /** Keeps the raw bytes of a top-level key that spans chunks, as far as it could still spell `model`. */
   private captureKey(chunk: Buffer, from: number, to: number): void {
+    const backslash = chunk.indexOf(BACKSLASH, from);
+    if (backslash !== -1 && backslash < to) this.stream.escapedKeys = true;
     const length = to - from;
     if (this.keyLength + length > MAX_MODEL_KEY_BYTES) {
       this.keyLength = MAX_MODEL_KEY_BYTES + 1;
@@ -360,6 +381,15 @@ export class JsonModelScanner {
     this.keyBytes ??= Buffer.allocUnsafe(MAX_MODEL_KEY_BYTES);
     chunk.copy(this.keyBytes, this.keyLength, from, to);
     this.keyLength += length;
+  }
+
+  /** Whether the raw key `bytes[from, to)` is exactly `stream` or `stream_options` (noting escaped keys). */
+  private streamKey(bytes: Buffer, from: number, to: number): 'stream' | 'stream_options' | null {
+    const length = to - from;
+    if (bytes.indexOf(BACKSLASH, from) !== -1 && bytes.indexOf(BACKSLASH, from) < to) this.stream.escapedKeys = true;
+    if (length === STREAM.length && bytes.compare(STREAM, 0, length, from, to) === 0) return 'stream';
+    if (length === STREAM_OPTIONS.length && bytes.compare(STREAM_OPTIONS, 0, length, from, to) === 0) return 'stream_options';
+    return null;
   }
 
   /** Whether the raw key `bytes[from, to)` is `model`, folds to it, or neither. */

@@ -1,13 +1,13 @@
 import { TokiosError } from '../../../shared/errors.js';
 import { GatewayClient } from '../../gateway/gateway-client.js';
-import { type Command, ExitCode } from '../cli-support.js';
+import { type Command, ExitCode, printTable } from '../cli-support.js';
 
 export const deploymentsCommand: Command = {
   name: 'deployments',
   help: `Usage: tokios deployments [--gateway URL] [--json]
 
-Lists the deployments registered on a gateway, with their live status. Needs an API
-key in TOKIOS_API_KEY.
+Lists the deployments registered on a gateway, with their live status. Needs an admin
+API key (tokios key create --scope admin) in TOKIOS_API_KEY.
 
 Options:
   --gateway URL   the gateway's base URL (default: TOKIOS_GATEWAY)
@@ -18,7 +18,7 @@ Options:
     const gateway = (values.gateway as string | undefined) ?? process.env.TOKIOS_GATEWAY;
     if (!gateway) throw new TokiosError('USAGE', 'tokios deployments: --gateway URL is required (or set TOKIOS_GATEWAY)');
     const apiKey = process.env.TOKIOS_API_KEY;
-    if (!apiKey) throw new TokiosError('USAGE', 'tokios deployments: set TOKIOS_API_KEY to an API key of this gateway');
+    if (!apiKey) throw new TokiosError('USAGE', 'tokios deployments: set TOKIOS_API_KEY to an admin API key of this gateway (tokios key create --scope admin)');
     const deployments = await new GatewayClient(gateway).list(apiKey);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(deployments, null, 2)}\n`);
@@ -29,9 +29,7 @@ Options:
       return ExitCode.Ok;
     }
     const rows = deployments.map((d) => [d.name, d.status, String(d.tunnels), String(d.inFlight), d.upstreamKind ?? '-', d.upstreamModel ?? '-']);
-    const header = ['NAME', 'STATUS', 'TUNNELS', 'IN FLIGHT', 'UPSTREAM', 'MODEL'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    for (const row of [header, ...rows]) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+    printTable(['NAME', 'STATUS', 'TUNNELS', 'IN FLIGHT', 'UPSTREAM', 'MODEL'], rows);
     return ExitCode.Ok;
   },
 };

@@ -78,7 +78,7 @@ Then:  tokios key create --data DIR      an API key for clients
       ...(maxPerAddress ? { maxConnectionsPerAddress: maxPerAddress } : {}),
     });
     process.stdout.write(`${gateway.url}\n`);
-    if (gateway.store.deployments.length === 0) {
+    if ((await gateway.store.deployments()).length === 0) {
       log.info(`no deployments yet: mint a tunnel token with 'tokios token create --data ${dataDir}', then 'tokios register --gateway ${gateway.url} --name NAME --token TOKEN'`);
     }
     const signal = await waitForShutdownSignal();

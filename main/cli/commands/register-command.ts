@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TokiosError } from '../../../shared/errors.js';
-import { deploymentNameProblem, tunnelTokenProblem } from '../../../shared/names.js';
+import { apiKeyProblem, deploymentNameProblem, tunnelTokenProblem } from '../../../shared/names.js';
 import { GatewayClient } from '../../gateway/gateway-client.js';
 import { type Command, ExitCode, requireString } from '../cli-support.js';
 
@@ -26,6 +26,21 @@ export function tokenFromArgs(values: Record<string, string | boolean | string[]
   return token;
 }
 
+/** The API key from --api-key-file or TOKIOS_API_KEY, if any. */
+function apiKeyFromArgs(values: Parameters<Command['run']>[0]): string | undefined {
+  const file = values['api-key-file'];
+  if (typeof file !== 'string') return process.env.TOKIOS_API_KEY?.trim() || undefined;
+  let key: string;
+  try {
+    key = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new TokiosError('USAGE', `${file}: cannot read the API key file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  const problem = apiKeyProblem(key);
+  if (problem) throw new TokiosError('USAGE', `${file}: the API key ${problem}`);
+  return key;
+}
+
 export const registerCommand: Command = {
   name: 'register',
   help: `Usage: tokios register --gateway URL --name NAME --token TOKEN
@@ -35,7 +50,9 @@ Registering a NAME that exists with another token is the swap: the old connector
 serving until one with the new token is online, then new requests go to the new one
 and the old one finishes what it has in flight. No client changes, no request lost.
 
-The token authenticates the call itself, so nothing else is needed.
+The token authenticates the call itself, so nothing else is needed to bind a name
+nobody holds or to renew this token's own. Moving a name bound to another token (the
+swap) needs an admin API key: TOKIOS_API_KEY, or --api-key-file.
 
 Options:
   --gateway URL       the gateway's base URL (default: TOKIOS_GATEWAY)
@@ -43,10 +60,11 @@ Options:
   --token TOKEN       the tunnel token (tt-…); note that command lines are visible to
                       other local users: --token-file or TOKIOS_TUNNEL_TOKEN avoid that
   --token-file FILE   read the token from FILE
+  --api-key-file F    authenticate with the admin API key in F (as TOKIOS_API_KEY does)
   -h, --help          show this help
 
-With TOKIOS_API_KEY set, the call authenticates with that API key instead.`,
-  options: { gateway: { type: 'string' }, name: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' } },
+With an API key, the call authenticates with it instead of the token.`,
+  options: { gateway: { type: 'string' }, name: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, 'api-key-file': { type: 'string' } },
   async run(values) {
     const gateway = (values.gateway as string | undefined) ?? process.env.TOKIOS_GATEWAY;
     if (!gateway) throw new TokiosError('USAGE', 'tokios register: --gateway URL is required (or set TOKIOS_GATEWAY)');
@@ -54,7 +72,7 @@ With TOKIOS_API_KEY set, the call authenticates with that API key instead.`,
     const nameProblem = deploymentNameProblem(name);
     if (nameProblem) throw new TokiosError('USAGE', `--name ${nameProblem}`);
     const token = tokenFromArgs(values, 'register');
-    const result = await new GatewayClient(gateway).register(name, token, process.env.TOKIOS_API_KEY || undefined);
+    const result = await new GatewayClient(gateway).register(name, token, apiKeyFromArgs(values));
     const status = result.deployment.status;
     const what = result.created ? 'registered' : result.swapped ? 'moved to the new token' : 'already bound to this token';
     const state = status === 'online' ? 'online' : status === 'swapping' ? 'old backend serving until the new connector is online' : 'offline until its connector connects';

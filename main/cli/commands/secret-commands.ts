@@ -1,37 +1,144 @@
-import { GatewayStore } from '../../gateway/gateway-store.js';
+import { readFileSync } from 'node:fs';
 import { TokiosError } from '../../../shared/errors.js';
-import { type Command, ExitCode, defaultGatewayDataDir } from '../cli-support.js';
+import type { CreateKeyInput, CredentialView, KeyScope } from '../../../shared/hosted-api.js';
+import { AccountAdmin, type ListableKind } from '../../gateway/account-admin.js';
+import { FileGatewayStore } from '../../gateway/file-store.js';
+import { type Command, ExitCode, defaultGatewayDataDir, printTable } from '../cli-support.js';
 
-function secretCommand(kind: 'key' | 'token'): Command {
-  const what = kind === 'key' ? 'API key' : 'tunnel token';
-  const example = kind === 'key' ? 'sk-tokios-…' : 'tt-…';
+/**
+ * `tokios key …` and `tokios token …`: create, list and revoke an account's API keys and
+ * tunnel tokens in a gateway's data folder. Gateways running on the same folder see a new
+ * credential at once and a revocation within a second.
+ */
+
+type Values = Parameters<Command['run']>[0];
+
+function storeOf(values: Values): { store: FileGatewayStore; admin: AccountAdmin } {
+  const store = new FileGatewayStore((values.data as string | undefined) ?? defaultGatewayDataDir());
+  return { store, admin: new AccountAdmin(store) };
+}
+
+function positiveInt(values: Values, flag: string): number | undefined {
+  const text = values[flag];
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new TokiosError('USAGE', `--${flag} must be a whole number of at least 1, got '${String(text)}'`);
+  return n;
+}
+
+/** REF from the command line, or from stdin when it is `-` (a secret stays off the command line). */
+function refArgument(positionals: string[], kind: string): string {
+  const ref = positionals[1];
+  if (!ref || positionals.length > 2) throw new TokiosError('USAGE', `usage: tokios ${kind} revoke REF (an id, a label, or - to read the secret from stdin)`);
+  if (ref !== '-') return ref;
+  const text = readFileSync(0, 'utf8').trim();
+  if (!text) throw new TokiosError('USAGE', `tokios ${kind} revoke -: nothing on stdin`);
+  return text;
+}
+
+function printList(views: CredentialView[], kind: ListableKind): void {
+  if (views.length === 0) {
+    process.stdout.write(`No ${kind === 'api-key' ? 'API keys' : 'tunnel tokens'} in this account.\n`);
+    return;
+  }
+  const when = (iso: string | null): string => (iso ? iso.replace(/\.\d+Z$/, 'Z') : '-');
+  if (kind === 'api-key') {
+    printTable(
+      ['ID', 'LABEL', 'SCOPE', 'STATUS', 'MODELS', 'LIMITS', 'LAST USED', 'EXPIRES'],
+      views.map((v) => [
+        v.id, v.label ?? '-', `${v.scope}${v.device ? ' (device)' : ''}`, v.status, v.models?.join(',') ?? 'all',
+        Object.entries(v.limits ?? {}).map(([k, n]) => `${k}=${n}`).join(' ') || '-', when(v.lastUsed), when(v.expires),
+      ]),
+    );
+  } else {
+    printTable(['ID', 'LABEL', 'DEPLOYMENT', 'STATUS', 'LAST USED', 'EXPIRES'], views.map((v) => [v.id, v.label ?? '-', v.deployment ?? '-', v.status, when(v.lastUsed), when(v.expires)]));
+  }
+}
+
+const COMMON_HELP = `  --data DIR        the gateway's data folder (default ${defaultGatewayDataDir()})
+  --account E       the account (email or id; default: the implicit one, which every
+                    command uses when no accounts were created)`;
+
+function credentialCommand(kind: ListableKind): Command {
+  const name = kind === 'api-key' ? 'key' : 'token';
+  const what = kind === 'api-key' ? 'API key' : 'tunnel token';
+  const keyHelp = `
+Options for create:
+  --scope S         client (default): the data plane only; admin: also this account's
+                    control plane (keys, tokens, deployments, usage), e.g. for the swap
+  --models a,b      only these deployments (client keys; default: all of the account's)
+  --rpm N           requests per minute          --tpm N   tokens per minute
+  --parallel N      requests in flight at once
+  --expires D       e.g. 30d, 12h (default: never)
+  --label TEXT      a note kept with it (who it is for)`;
+  const tokenHelp = `
+Options for create:
+  --expires D       e.g. 30d, 12h (default: never)
+  --label TEXT      a note kept with it (which machine runs it)`;
   return {
-    name: kind,
-    help: `Usage: tokios ${kind} create [--data DIR] [--label TEXT]
+    name,
+    help: `Usage: tokios ${name} create [options]
+       tokios ${name} list [--json]
+       tokios ${name} revoke REF        (REF: id, label, or - to read the ${what} from stdin)
 
-Creates a new ${what} (${example}) in the gateway's data folder and prints it as the
-last line of stdout. A gateway running on the same folder accepts it at once. Only a
-hash is stored: this is the one time the ${what} is shown.
+create prints a new ${what} (${kind === 'api-key' ? 'sk-tokios-…' : 'tt-…'}) as the last line of stdout. Only a hash
+is stored: this is the one time it is shown. revoke takes effect on every gateway using
+the folder within a second${kind === 'tunnel-token' ? ': tunnels open with the token close, and their connectors stop\nwith exit code 3' : ''}.
 
 Options:
-  --data DIR      the gateway's data folder (default ${defaultGatewayDataDir()})
-  --label TEXT    a note kept with it (e.g. who it is for)
-  -h, --help      show this help`,
-    options: { data: { type: 'string' }, label: { type: 'string' } },
+${COMMON_HELP}
+  --json            list: print JSON
+${kind === 'api-key' ? keyHelp : tokenHelp}
+  -h, --help        show this help`,
+    options: {
+      data: { type: 'string' }, account: { type: 'string' }, label: { type: 'string' }, expires: { type: 'string' }, json: { type: 'boolean' },
+      ...(kind === 'api-key' ? { scope: { type: 'string' }, models: { type: 'string' }, rpm: { type: 'string' }, tpm: { type: 'string' }, parallel: { type: 'string' } } : {}),
+    },
     allowPositionals: true,
     async run(values, positionals) {
-      if (positionals.length !== 1 || positionals[0] !== 'create') {
-        throw new TokiosError('USAGE', `usage: tokios ${kind} create [--data DIR]; run 'tokios ${kind} --help'`);
+      const action = positionals[0];
+      if (action !== 'create' && action !== 'list' && action !== 'revoke') {
+        throw new TokiosError('USAGE', `usage: tokios ${name} create|list|revoke; run 'tokios ${name} --help'`);
       }
-      const store = new GatewayStore((values.data as string | undefined) ?? defaultGatewayDataDir());
+      if (action !== 'revoke' && positionals.length > 1) throw new TokiosError('USAGE', `tokios ${name} ${action} takes no arguments besides options`);
+      const { store, admin } = storeOf(values);
+      const account = await admin.account(values.account as string | undefined);
+      if (action === 'list') {
+        const views = await admin.list(account.id, kind);
+        if (values.json) process.stdout.write(`${JSON.stringify(views, null, 2)}\n`);
+        else printList(views, kind);
+        return ExitCode.Ok;
+      }
+      if (action === 'revoke') {
+        const revoked = await admin.revoke(account.id, kind, refArgument(positionals, name));
+        process.stdout.write(`Revoked ${what} ${revoked.id}${revoked.label ? ` (${revoked.label})` : ''}.\n`);
+        return ExitCode.Ok;
+      }
       const label = values.label as string | undefined;
-      const secret = kind === 'key' ? (await store.createApiKey(label)).key : (await store.createTunnelToken(label)).token;
-      process.stderr.write(`Created ${kind === 'key' ? 'an' : 'a'} ${what} in ${store.file}. It is shown only now; keep it somewhere safe.\n`);
+      const expires = values.expires as string | undefined;
+      let secret: string;
+      if (kind === 'api-key') {
+        const scope = (values.scope as string | undefined) ?? 'client';
+        if (scope !== 'client' && scope !== 'admin') throw new TokiosError('USAGE', `--scope must be client or admin, got '${scope}'`);
+        const models = typeof values.models === 'string' ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : undefined;
+        const input: CreateKeyInput = { scope: scope as KeyScope };
+        if (label) input.label = label;
+        if (expires) input.expires = expires;
+        if (models) input.models = models;
+        for (const flag of ['rpm', 'tpm', 'parallel'] as const) {
+          const n = positiveInt(values, flag);
+          if (n !== undefined) input[flag] = n;
+        }
+        secret = (await admin.createKey(account.id, input)).key!;
+      } else {
+        secret = (await admin.createToken(account.id, { ...(label ? { label } : {}), ...(expires ? { expires } : {}) })).token!;
+      }
+      process.stderr.write(`Created ${kind === 'api-key' ? 'an' : 'a'} ${what} in ${store.file}${account.email ? ` for ${account.email}` : ''}. It is shown only now; keep it somewhere safe.\n`);
       process.stdout.write(`${secret}\n`);
       return ExitCode.Ok;
     },
   };
 }
 
-export const keyCommand = secretCommand('key');
-export const tokenCommand = secretCommand('token');
+export const keyCommand = credentialCommand('api-key');
+export const tokenCommand = credentialCommand('tunnel-token');

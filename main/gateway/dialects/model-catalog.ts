@@ -22,9 +22,14 @@ export const OLLAMA_API_VERSION = '0.12.0';
 /** Go's zero time: what Ollama shows for a time it does not have. */
 const NO_TIME = '0001-01-01T00:00:00Z';
 
-export class ModelCatalog {
-  constructor(private readonly registry: TunnelRegistry) {}
+/** The deployments one request may see: its account's, narrowed to what its key may use. */
+export interface CatalogScope {
+  registry: TunnelRegistry;
+  /** The key's deployments, when it is limited to some. */
+  allowed: readonly string[] | null;
+}
 
+export class ModelCatalog {
   /** True when this catalog answers `method pathname`. */
   handles(method: string, pathname: string): boolean {
     if (method !== 'GET') return false;
@@ -36,13 +41,16 @@ export class ModelCatalog {
     return this.handles('GET', pathname);
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+  handle(req: IncomingMessage, res: ServerResponse, pathname: string, scope: CatalogScope): void {
+    const { registry, allowed } = scope;
+    const visible = (name: string): boolean => !allowed || allowed.includes(name);
     const anthropic = req.headers['anthropic-version'] !== undefined;
     if (pathname === '/api/version') return sendJson(res, 200, { version: OLLAMA_API_VERSION });
-    if (pathname === '/api/tags') return sendJson(res, 200, { models: this.online().map((view) => tag(view)) });
-    if (pathname === '/api/ps') return sendJson(res, 200, { models: this.online().map((view) => ({ ...tag(view), expires_at: NO_TIME, size_vram: 0 })) });
+    const online = (): DeploymentView[] => registry.onlineNames().filter(visible).flatMap((name) => registry.view(name) ?? []);
+    if (pathname === '/api/tags') return sendJson(res, 200, { models: online().map((view) => tag(view)) });
+    if (pathname === '/api/ps') return sendJson(res, 200, { models: online().map((view) => ({ ...tag(view), expires_at: NO_TIME, size_vram: 0 })) });
     if (pathname === '/v1/models') {
-      const views = this.online();
+      const views = online();
       if (anthropic) {
         const data = views.map(anthropicModel);
         return sendJson(res, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
@@ -55,17 +63,13 @@ export class ModelCatalog {
     } catch {
       id = pathname.slice('/v1/models/'.length);
     }
-    const view = this.registry.view(id);
+    const view = visible(id) ? registry.view(id) : null;
     if (!view) {
-      const names = this.registry.names();
+      const names = registry.names().filter(visible);
       const known = names.length ? `Deployments on this gateway: ${names.join(', ')}.` : 'This gateway has no deployments yet.';
       return sendError(res, 404, `The model '${id.slice(0, 100)}' does not exist. ${known}`, 'invalid_request_error', 'model_not_found');
     }
     sendJson(res, 200, anthropic ? anthropicModel(view) : openAIModel(view));
-  }
-
-  private online(): DeploymentView[] {
-    return this.registry.onlineNames().flatMap((name) => this.registry.view(name) ?? []);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * Token counts from a response without parsing it: usage always travels near the end
- * (OpenAI `usage`, Anthropic/Responses `input_tokens`/`output_tokens`, Ollama
- * `prompt_eval_count`/`eval_count`/`eval_duration`, llama.cpp `timings`), so keeping the
+ * Token counts from a response without parsing it, as both ends of a tunnel read them (the
+ * connector for its health figures, the gateway for limits and usage): usage always
+ * travels near the end (OpenAI `usage`, Anthropic/Responses `input_tokens`/`output_tokens`,
+ * Ollama `prompt_eval_count`/`eval_count`/`eval_duration`, llama.cpp `timings`), so keeping the
  * last kilobyte is enough. Chunks are referenced, not copied, until the end.
  */
 

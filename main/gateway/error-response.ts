@@ -1,0 +1,16 @@
+import type { ServerResponse } from 'node:http';
+import { HTTP_ERRORS, isTokiosError } from '../../shared/errors.js';
+import type { Logger } from '../logging/logger.js';
+import { sendError } from './http-util.js';
+
+/**
+ * A request of the control API or the dashboard that failed: the status its error code maps
+ * to (shared/errors.ts), its message as is (messages are written for the caller), the
+ * OpenAI error shape. Only server faults are logged as errors, and their text stays inside.
+ */
+export function sendFailure(res: ServerResponse, error: unknown, log: Logger, what: string): void {
+  const known = isTokiosError(error) ? error : null;
+  const { status, type } = HTTP_ERRORS[known?.code ?? 'INTERNAL'];
+  if (status >= 500) log.error(`${what} failed: ${(error as Error)?.message ?? String(error)}`);
+  sendError(res, status, known && status < 500 ? known.message : 'Internal gateway error.', type, (known?.code ?? 'INTERNAL').toLowerCase());
+}
