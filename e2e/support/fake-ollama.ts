@@ -123,13 +123,15 @@ export class FakeOllama extends FakeUpstream {
     const createdAt = (): string => new Date().toISOString();
     if (body.stream === false) {
       let text = '';
-      this.generate(record, res, count, (i) => (text += token(i)), () =>
-        sendJson(res, 200, { model, created_at: createdAt(), ...piece(text), done: true, ...stats(), ...(chat ? {} : { context: [1, 2, 3] }) }),
-      );
+      this.generate(record, res, count, (i) => (text += token(i)), () => {
+        record.reported = { input: 12, output: count };
+        sendJson(res, 200, { model, created_at: createdAt(), ...piece(text), done: true, ...stats(), ...(chat ? {} : { context: [1, 2, 3] }) });
+      });
       return;
     }
     res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
     this.generate(record, res, count, (i) => res.write(`${JSON.stringify({ model, created_at: createdAt(), ...piece(token(i)), done: false })}\n`), () => {
+      record.reported = { input: 12, output: count };
       res.end(`${JSON.stringify({ model, created_at: createdAt(), ...piece(''), done: true, ...stats() })}\n`);
     });
   }
@@ -202,12 +204,13 @@ export class FakeOllama extends FakeUpstream {
     }
     if (body.stream !== true) {
       let text = '';
-      this.generate(record, res, count, (i) => (text += token(i)), () =>
+      this.generate(record, res, count, (i) => (text += token(i)), () => {
+        record.reported = { input: usage.prompt_tokens, output: usage.completion_tokens };
         sendJson(res, 200, {
           id, object: 'chat.completion', created, model, system_fingerprint: 'fp_ollama',
           choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage,
-        }),
-      );
+        });
+      });
       return;
     }
     const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
@@ -216,6 +219,7 @@ export class FakeOllama extends FakeUpstream {
     this.generate(record, res, count, (i) => res.write(chunk({ role: 'assistant', content: token(i) }, null)), () => {
       res.write(chunk({ role: 'assistant', content: '' }, 'stop'));
       const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+      if (includeUsage) record.reported = { input: usage.prompt_tokens, output: usage.completion_tokens };
       if (includeUsage) res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_ollama', choices: [], usage })}\n\n`);
       res.end('data: [DONE]\n\n');
     });

@@ -21,6 +21,8 @@ export interface RecordedRequest {
   finishedAt: number | null;
   /** Tokens generated before the end (or the abort). */
   tokensSent: number;
+  /** The token usage the answer reported (null: it reported none), as a gateway would count it. */
+  reported: { input: number; output: number } | null;
 }
 
 export interface FakeUpstreamOptions {
@@ -146,7 +148,7 @@ export abstract class FakeUpstream {
       }
       const record: RecordedRequest = {
         method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body, json,
-        receivedAt: Date.now(), aborted: false, abortedAt: null, finishedAt: null, tokensSent: 0,
+        receivedAt: Date.now(), aborted: false, abortedAt: null, finishedAt: null, tokensSent: 0, reported: null,
       };
       this.requests.push(record);
       res.on('close', () => {

@@ -3,14 +3,16 @@ import { isTokiosError, TokiosError } from '../../shared/errors.js';
 import { KEY_SCOPES, type CreateKeyInput, type CreateTokenInput, type CreatedCredential, type CredentialView, type KeyLimits, type KeyScope } from '../../shared/hosted-api.js';
 import { API_KEY_PREFIX, TUNNEL_TOKEN_PREFIX, deploymentNameProblem } from '../../shared/names.js';
 import { credentialProblem, IMPLICIT_ACCOUNT_ID, type AccountRecord, type CredentialRecord, type GatewayStore, type RegisterResult } from './gateway-store.js';
+import type { InvalidationBus } from './invalidation-bus.js';
 import { hashSecret, mintSecret, newId } from './secrets.js';
 
 /**
  * What an account's admin can do to its credentials, in one place for the `tokios key` and
  * `tokios token` commands, the control API and the dashboard: mint (checking every field,
  * with errors that name it), list (never a secret), and revoke by id, label or the secret
- * itself. Side effects on running gateways (closing tunnels, dropping caches) are the
- * caller's: this works on the store alone, so the CLI can use it without a gateway.
+ * itself. Inside a gateway each change is also published on its invalidation bus (caches
+ * drop, tunnels of a revoked token close, bindings reload); the CLI works on the store
+ * alone, and running gateways notice its changes through the store.
  */
 
 export type ListableKind = 'api-key' | 'tunnel-token';
@@ -18,7 +20,7 @@ export type ListableKind = 'api-key' | 'tunnel-token';
 export class AccountAdmin {
   constructor(
     private readonly store: GatewayStore,
-    private readonly options: { now?: () => number; pendingLastUsed?: (id: string) => string | null } = {},
+    private readonly options: { now?: () => number; pendingLastUsed?: (id: string) => string | null; bus?: InvalidationBus } = {},
   ) {}
 
   /** The account `ref` (id or email) names; the implicit one when `ref` is undefined. */
@@ -75,6 +77,7 @@ export class AccountAdmin {
     if (input.deployment) {
       try {
         registered = await this.store.register(accountId, input.deployment, record.id, { allowMove: false });
+        this.options.bus?.publish({ type: 'deployments-changed', accountId });
       } catch (error) {
         if (!isTokiosError(error) || error.code !== 'FORBIDDEN') throw error;
         registerProblem = `'${input.deployment}' is already bound to another token, so it was not moved; register it with this token to swap`;
@@ -94,6 +97,7 @@ export class AccountAdmin {
     const record = await this.resolve(accountId, kind, ref);
     const revoked = await this.store.revokeCredential(accountId, record.id, new Date(this.now()).toISOString());
     if (!revoked) throw new TokiosError('NOT_FOUND', `no ${what(kind)} '${shown(ref)}' in this account`);
+    this.options.bus?.publish({ type: 'credential-revoked', id: revoked.id, kind: revoked.kind, accountId });
     return revoked;
   }
 

@@ -120,10 +120,9 @@ export class ControlPlane {
     return this.options.registries.forAccount(accountId).view(name) ?? { name, status: 'offline', tunnels: 0, inFlight: 0, upstreamKind: null, upstreamModel: null, connectedSince: null, rttMs: null };
   }
 
-  /** Revokes, then tells every gateway (this one included): caches drop, tunnels close. */
+  /** Revokes; the admin tells every gateway (this one included): caches drop, tunnels close. */
   async revoke(principal: Principal, kind: ListableKind, ref: string): Promise<Awaited<ReturnType<AccountAdmin['revoke']>>> {
     const revoked = await this.options.admin.revoke(principal.accountId, kind, ref);
-    this.options.bus.publish({ type: 'credential-revoked', id: revoked.id, kind: revoked.kind, accountId: revoked.accountId });
     this.options.log.info(`${kind} ${revoked.id} revoked`);
     return revoked;
   }
@@ -144,9 +143,7 @@ export class ControlPlane {
       return reply<'POST /v1/api-keys'>(res, 201, withSecret(await admin.createKey(principal.accountId, input), 'key'));
     }
     const input: CreateTokenInput = { ...optional('label', optionalString(body, 'label')), ...optional('deployment', optionalString(body, 'deployment')), ...optional('expires', optionalString(body, 'expires')) };
-    const created = await admin.createToken(principal.accountId, input);
-    if (created.registered) this.bound(principal.accountId, created.registered.deployment.name, created.id, created.registered.renamedFrom);
-    const { registered: _registered, ...answer } = created;
+    const { registered: _registered, ...answer } = await admin.createToken(principal.accountId, input);
     return reply<'POST /v1/tunnel-tokens'>(res, 201, withSecret(answer, 'token'));
   }
 

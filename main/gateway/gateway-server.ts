@@ -99,7 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const verifier = new CredentialVerifier(store, { log, now });
   const meter = new UsageMeter(store, { log, now, ...(options.usageFlushMs ? { flushMs: options.usageFlushMs } : {}) });
-  const admin = new AccountAdmin(store, { now, pendingLastUsed: (id) => verifier.pendingLastUsed(id) });
+  const admin = new AccountAdmin(store, { now, bus, pendingLastUsed: (id) => verifier.pendingLastUsed(id) });
   const auth = new RequestAuth(verifier);
 
   // The registries ask the tunnel plane to tell a tunnel its binding; the plane is made next.
