@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TokiosError } from '../../shared/errors.js';
 import { CloseCode, DEFAULT_HEARTBEAT_MS } from '../../shared/tunnel-protocol.js';
@@ -7,6 +8,7 @@ import { ByteBudget } from '../http/held-body.js';
 import { ConnectionLimiter, DEFAULT_CONNECTION_LIMITS } from './connection-limiter.js';
 import { AccountAdmin } from './account-admin.js';
 import { AccountRegistries } from './account-registries.js';
+import { ClientAddress } from './client-address.js';
 import { ControlPlane } from './control-plane.js';
 import { CredentialVerifier } from './credential-verifier.js';
 import { DataPlane } from './data-plane.js';
@@ -43,6 +45,10 @@ export interface GatewayOptions {
   now?: () => number;
   /** How often counted usage is written to the store (default 10 s). */
   usageFlushMs?: number;
+  /** Serve HTTPS and WSS with this certificate chain and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (default: none). */
+  trustProxy?: string[];
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -105,7 +111,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // The registries ask the tunnel plane to tell a tunnel its binding; the plane is made next.
   let tunnelPlane: TunnelPlane | null = null;
   const registries = new AccountRegistries(log, (entry) => tunnelPlane?.sendSettings(entry));
-  tunnelPlane = new TunnelPlane({ verifier, registries, log, heartbeatMs, now });
+  const clientAddress = new ClientAddress(options.trustProxy);
+  tunnelPlane = new TunnelPlane({ verifier, registries, log, heartbeatMs, now, clientAddress });
   registries.loadBindings(await store.deployments());
 
   // One path for every change, made here or anywhere else: drop what was cached, close what
@@ -186,7 +193,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   // Sockets that dribble headers (slowloris) are closed by headersTimeout, checked every 5 s.
-  const server = createServer({ maxHeaderSize: 32 * 1024, noDelay: true, connectionsCheckingInterval: 5000 }, onRequest);
+  const serverOptions: ServerOptions = { maxHeaderSize: 32 * 1024, noDelay: true, connectionsCheckingInterval: 5000 };
+  let server: Server;
+  try {
+    server = options.tls ? createTlsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, onRequest) : createServer(serverOptions, onRequest);
+  } catch (error) {
+    throw new TokiosError('USAGE', `the TLS certificate and key cannot be used together (${(error as Error).message}); check that the key belongs to the certificate`);
+  }
   server.headersTimeout = 20_000;
   server.requestTimeout = 120_000;
   server.keepAliveTimeout = 65_000;
@@ -219,7 +232,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   baseUrl = url;
 
   const shutdownTunnels = (reason: string): void => {

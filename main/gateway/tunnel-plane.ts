@@ -13,6 +13,7 @@ import {
 import { peerText, type Logger } from '../logging/logger.js';
 import { TunnelSession } from '../tunnel/tunnel-session.js';
 import type { AccountRegistries } from './account-registries.js';
+import type { ClientAddress } from './client-address.js';
 import type { CredentialVerifier } from './credential-verifier.js';
 import { presentedKey } from './http-util.js';
 import { newId } from './secrets.js';
@@ -29,6 +30,8 @@ export interface TunnelPlaneOptions {
   verifier: CredentialVerifier;
   registries: AccountRegistries;
   now?: () => number;
+  /** The client's address (behind a trusted proxy: the one it forwarded). */
+  clientAddress?: ClientAddress;
   log: Logger;
   heartbeatMs: number;
   limits?: TunnelLimits;
@@ -100,7 +103,8 @@ export class TunnelPlane {
         return reject(socket, 401, 'tunnel_token_rejected', `Tunnel token rejected: ${why}.`);
       }
       const { record } = verified;
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, record.accountId, record.id, record.expires ? Date.parse(record.expires) : null, req.socket.remoteAddress ?? 'unknown'));
+      const from = this.options.clientAddress?.of(req) ?? req.socket.remoteAddress ?? 'unknown';
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, record.accountId, record.id, record.expires ? Date.parse(record.expires) : null, from));
     }, (error: Error) => {
       this.options.log.error(`tunnel from ${req.socket.remoteAddress}: could not check its token: ${error.message}`);
       reject(socket, 503, 'store_unavailable', 'The gateway cannot check tunnel tokens right now; retry shortly.');

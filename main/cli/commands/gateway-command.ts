@@ -1,12 +1,41 @@
 import { parseCorsOrigins } from '../../gateway/dialects/cors-policy.js';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { TokiosError } from '../../../shared/errors.js';
 import { startGateway } from '../../gateway/gateway-server.js';
 import { installLastResortHandler } from '../../logging/last-resort-handler.js';
 import { Logger } from '../../logging/logger.js';
 import { type Command, ExitCode, defaultGatewayDataDir, parsePort, positiveInt, waitForShutdownSignal } from '../cli-support.js';
 
+function readPem(file: string, flag: string): Buffer {
+  try {
+    const pem = readFileSync(file);
+    if (!pem.includes('-----BEGIN ')) throw new TokiosError('USAGE', `${flag} ${file}: not a PEM file (it should start with -----BEGIN …)`);
+    return pem;
+  } catch (error) {
+    if (error instanceof TokiosError) throw error;
+    throw new TokiosError('USAGE', `${flag} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
+function tlsOptions(values: Parameters<Command['run']>[0]): { cert: Buffer; key: Buffer } | undefined {
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  if (cert === undefined && key === undefined) return undefined;
+  if (typeof cert !== 'string' || typeof key !== 'string') throw new TokiosError('USAGE', 'tokios gateway: --tls-cert and --tls-key go together');
+  return { cert: readPem(cert, '--tls-cert'), key: readPem(key, '--tls-key') };
+}
+
+function trustedProxies(value: string | boolean | string[] | undefined): string[] | undefined {
+  if (typeof value !== 'string') return undefined;
+  const list = value.split(',').map((a) => a.trim()).filter(Boolean);
+  for (const address of list) if (!isIP(address)) throw new TokiosError('USAGE', `--trust-proxy: '${address}' is not an IP address (list the proxies' addresses, e.g. 127.0.0.1)`);
+  return list;
+}
+
 export const gatewayCommand: Command = {
   name: 'gateway',
-  help: `Usage: tokios gateway [--port P] [--data DIR] [--host H] [--cors-origin ORIGIN]…
+  help: `Usage: tokios gateway [--port P] [--data DIR] [--host H] [--tls-cert F --tls-key F] [--cors-origin ORIGIN]…
 
 Runs the routing gateway: clients call it with an API key and choose a deployment by
 the request's "model"; connectors reach it over WebSocket tunnels at /v1/tunnel.
@@ -32,12 +61,16 @@ Options:
                    reverse proxy every client shares its address: raise it)
   --heartbeat MS   tunnel heartbeat interval (default 10000)
   --register-with-key-only
-                   accept 'tokios register' only with an API key (TOKIOS_API_KEY), not
-                   with the tunnel token alone: for gateways other people can reach
+                   accept 'tokios register' only with an admin API key (TOKIOS_API_KEY),
+                   not with the tunnel token alone: for gateways other people can reach
   --cors-origin ORIGIN
                    let browser apps from ORIGIN (e.g. http://localhost:5173) call the
                    gateway; repeat it, or separate origins with commas; * allows any.
                    Without it, cross-origin browser requests are refused
+  --tls-cert F     serve HTTPS and WSS with the certificate chain in F (PEM)
+  --tls-key F      ... and its private key (PEM)
+  --trust-proxy A  believe X-Forwarded-For / -Proto from these proxy addresses (comma
+                   list, e.g. 127.0.0.1 behind Caddy on the same machine; default: none)
   -h, --help       show this help
 
 Then:  tokios key create --data DIR      an API key for clients
@@ -53,6 +86,9 @@ Then:  tokios key create --data DIR      an API key for clients
     heartbeat: { type: 'string' },
     'register-with-key-only': { type: 'boolean' },
     'cors-origin': { type: 'string', multiple: true },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'trust-proxy': { type: 'string' },
   },
   async run(values) {
     const dataDir = (values.data as string | undefined) ?? defaultGatewayDataDir();
@@ -64,7 +100,11 @@ Then:  tokios key create --data DIR      an API key for clients
     const corsOrigins = parseCorsOrigins((values['cors-origin'] as string[] | undefined) ?? [], '--cors-origin');
     const log = new Logger('gateway');
     installLastResortHandler({ log });
+    const tls = tlsOptions(values);
+    const trustProxy = trustedProxies(values['trust-proxy']);
     const gateway = await startGateway({
+      ...(tls ? { tls } : {}),
+      ...(trustProxy ? { trustProxy } : {}),
       dataDir,
       host: (values.host as string | undefined) ?? '127.0.0.1',
       port: parsePort((values.port as string | undefined) ?? '8787'),

@@ -3,7 +3,7 @@ import { TokiosError } from '../../../shared/errors.js';
 import type { CreateKeyInput, CredentialView, KeyScope } from '../../../shared/hosted-api.js';
 import { AccountAdmin, type ListableKind } from '../../gateway/account-admin.js';
 import { FileGatewayStore } from '../../gateway/file-store.js';
-import { type Command, ExitCode, defaultGatewayDataDir, printTable } from '../cli-support.js';
+import { type Command, ExitCode, defaultGatewayDataDir, positiveInt, printTable } from '../cli-support.js';
 
 /**
  * `tokios key …` and `tokios token …`: create, list and revoke an account's API keys and
@@ -16,14 +16,6 @@ type Values = Parameters<Command['run']>[0];
 function storeOf(values: Values): { store: FileGatewayStore; admin: AccountAdmin } {
   const store = new FileGatewayStore((values.data as string | undefined) ?? defaultGatewayDataDir());
   return { store, admin: new AccountAdmin(store) };
-}
-
-function positiveInt(values: Values, flag: string): number | undefined {
-  const text = values[flag];
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new TokiosError('USAGE', `--${flag} must be a whole number of at least 1, got '${String(text)}'`);
-  return n;
 }
 
 /** REF from the command line, or from stdin when it is `-` (a secret stays off the command line). */
