@@ -2,7 +2,10 @@ import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
-/** The renderer: one page, relative asset paths so it loads from file:// in Electron too. */
+/**
+ * Two pages from one set of components: the app (index.html; relative asset paths so it
+ * loads from file:// in Electron too) and the gateway's web dashboard (dashboard.html).
+ */
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
@@ -12,5 +15,11 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: false,
     target: 'es2022',
+    rollupOptions: {
+      input: {
+        index: fileURLToPath(new URL('./index.html', import.meta.url)),
+        dashboard: fileURLToPath(new URL('./dashboard.html', import.meta.url)),
+      },
+    },
   },
 });

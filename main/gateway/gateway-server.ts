@@ -10,6 +10,8 @@ import { AccountAdmin } from './account-admin.js';
 import { AccountRegistries } from './account-registries.js';
 import { ClientAddress } from './client-address.js';
 import { ControlPlane } from './control-plane.js';
+import { DashboardPlane } from './dashboard-plane.js';
+import { DeviceGrants } from './device-grants.js';
 import { CredentialVerifier } from './credential-verifier.js';
 import { DataPlane } from './data-plane.js';
 import { CorsPolicy } from './dialects/cors-policy.js';
@@ -22,6 +24,7 @@ import { LocalInvalidationBus, type InvalidationBus } from './invalidation-bus.j
 import { LocalLimitCounters, type LimitCounters } from './limit-counters.js';
 import { RequestAccounting } from './request-accounting.js';
 import { RequestAuth } from './request-auth.js';
+import { SignInThrottle } from './sign-in-throttle.js';
 import { MemoryRequestLog, type RequestLog } from './request-log.js';
 import { TunnelPlane } from './tunnel-plane.js';
 import { UsageMeter } from './usage-meter.js';
@@ -49,6 +52,12 @@ export interface GatewayOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (default: none). */
   trustProxy?: string[];
+  /** Whether people may create accounts on the dashboard (default: no). */
+  signup?: boolean;
+  /** How long a dashboard sign-in lasts (default 12 h). */
+  sessionTtlMs?: number;
+  /** The built dashboard (default: dist/renderer next to the code). */
+  dashboardDir?: string;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -154,6 +163,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     offlineGraceMs: options.offlineGraceMs ?? 5000,
     isDraining: () => draining,
   });
+  const dashboard = new DashboardPlane({
+    store, auth, admin, counters, clientAddress, bus, log, now,
+    grants: new DeviceGrants(now),
+    throttle: new SignInThrottle(now),
+    sessionTtlMs: options.sessionTtlMs ?? 12 * 3_600_000,
+    signup: options.signup ?? false,
+    ...(options.dashboardDir ? { assetsDir: options.dashboardDir } : {}),
+  });
   const controlPlane = new ControlPlane({ store, registries, auth, verifier, admin, meter, requestLog, bus, log, now, registerNeedsApiKey: options.registerNeedsApiKey ?? false });
   const cors = new CorsPolicy(options.corsOrigins ?? [], log);
 
@@ -171,15 +188,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const pathname = query === -1 ? url : url.slice(0, query);
     const method = req.method ?? 'GET';
     let work: Promise<void> | undefined;
-    // Client traffic only: the control plane and the health check are the app talking to itself.
-    if (options.onRequest && !controlPlane.knowsPath(pathname) && pathname !== '/') observeRequest(req, res, pathname, options.onRequest);
-    if (pathname === '/' && (method === 'GET' || method === 'HEAD')) {
-      // Someone opened the gateway in a browser: say what it is and how to use it.
+    const isDashboard = dashboard.handles(req, method, pathname);
+    // Client traffic only: the control plane, the dashboard and the health check are people
+    // and the app talking to the gateway itself.
+    if (options.onRequest && !isDashboard && !controlPlane.knowsPath(pathname) && pathname !== '/') observeRequest(req, res, pathname, options.onRequest);
+    // Browsers get the dashboard at `/`; anything else there hears what this is and how to use it.
+    if (isDashboard) work = dashboard.handle(req, res, pathname);
+    else if (pathname === '/' && (method === 'GET' || method === 'HEAD')) {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`Tokios gateway is running.\nOpenAI-compatible clients: OPENAI_BASE_URL=${baseUrl}/v1 with an API key from 'tokios key create'.\n`);
-      return;
-    }
-    if (dataPlane.handles(method, pathname)) work = dataPlane.handle(req, res, pathname);
+      res.end(`Tokios gateway is running.\nOpenAI-compatible clients: OPENAI_BASE_URL=${baseUrl}/v1 with an API key from 'tokios key create'.\nThe dashboard is at ${baseUrl}/ in a browser.\n`);
+    } else if (dataPlane.handles(method, pathname)) work = dataPlane.handle(req, res, pathname);
     else if (controlPlane.handles(method, pathname)) work = controlPlane.handle(req, res, pathname);
     else if (dataPlane.knowsPath(pathname) || controlPlane.knowsPath(pathname)) {
       sendError(res, 405, `${method} is not allowed on ${pathname}.`, 'invalid_request_error', 'method_not_allowed');

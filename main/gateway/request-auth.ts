@@ -54,14 +54,17 @@ export class RequestAuth {
     return outcome;
   }
 
-  /** The signed-in dashboard session, checking its CSRF token. */
-  async session(req: IncomingMessage, secret = sessionSecret(req)): Promise<AuthOutcome> {
+  /**
+   * The signed-in dashboard session, checking its CSRF token — except when the page asks
+   * who is signed in (`checkCsrf: false`), which is how it learns the token.
+   */
+  async session(req: IncomingMessage, secret = sessionSecret(req), checkCsrf = true): Promise<AuthOutcome> {
     const signedOut: AuthOutcome = { ok: false, status: 401, type: 'authentication_error', code: 'not_signed_in', message: 'Not signed in, or the session has ended; sign in again.' };
     if (!secret) return signedOut;
     const verified = await this.verifier.verify(secret, ['session']);
     if (!verified.ok) return signedOut;
     const presented = req.headers[CSRF_HEADER];
-    if (typeof presented !== 'string' || !sameSecret(presented, csrfTokenFor(secret))) {
+    if (checkCsrf && (typeof presented !== 'string' || !sameSecret(presented, csrfTokenFor(secret)))) {
       return { ok: false, status: 403, type: 'permission_error', code: 'csrf_token_invalid', message: `Missing or wrong ${CSRF_HEADER} header: reload the dashboard.` };
     }
     return { ok: true, principal: { accountId: verified.record.accountId, credential: verified.record, via: 'session' } };

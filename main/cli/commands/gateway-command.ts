@@ -1,6 +1,7 @@
 import { parseCorsOrigins } from '../../gateway/dialects/cors-policy.js';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { parseDuration } from '../../../shared/durations.js';
 import { TokiosError } from '../../../shared/errors.js';
 import { startGateway } from '../../gateway/gateway-server.js';
 import { installLastResortHandler } from '../../logging/last-resort-handler.js';
@@ -71,6 +72,9 @@ Options:
   --tls-key F      ... and its private key (PEM)
   --trust-proxy A  believe X-Forwarded-For / -Proto from these proxy addresses (comma
                    list, e.g. 127.0.0.1 behind Caddy on the same machine; default: none)
+  --signup MODE    closed (default): accounts are made with 'tokios account create';
+                   open: anyone may sign up on the dashboard
+  --session-ttl D  how long a dashboard sign-in lasts (default 12h)
   -h, --help       show this help
 
 Then:  tokios key create --data DIR      an API key for clients
@@ -89,6 +93,8 @@ Then:  tokios key create --data DIR      an API key for clients
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'trust-proxy': { type: 'string' },
+    signup: { type: 'string' },
+    'session-ttl': { type: 'string' },
   },
   async run(values) {
     const dataDir = (values.data as string | undefined) ?? defaultGatewayDataDir();
@@ -102,9 +108,15 @@ Then:  tokios key create --data DIR      an API key for clients
     installLastResortHandler({ log });
     const tls = tlsOptions(values);
     const trustProxy = trustedProxies(values['trust-proxy']);
+    const signup = (values.signup as string | undefined) ?? 'closed';
+    if (signup !== 'open' && signup !== 'closed') throw new TokiosError('USAGE', `--signup must be open or closed, got '${signup}'`);
+    const sessionTtlMs = values['session-ttl'] === undefined ? undefined : parseDuration(values['session-ttl'] as string);
+    if (sessionTtlMs === null) throw new TokiosError('USAGE', `--session-ttl must be a duration such as 12h or 30m, got '${String(values['session-ttl'])}'`);
     const gateway = await startGateway({
       ...(tls ? { tls } : {}),
       ...(trustProxy ? { trustProxy } : {}),
+      ...(sessionTtlMs ? { sessionTtlMs } : {}),
+      signup: signup === 'open',
       dataDir,
       host: (values.host as string | undefined) ?? '127.0.0.1',
       port: parsePort((values.port as string | undefined) ?? '8787'),

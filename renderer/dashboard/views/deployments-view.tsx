@@ -1,0 +1,67 @@
+import { useEffect } from 'react';
+import type { DeploymentState } from '../../../shared/hosted-api';
+import { formatMs, formatRate, formatUptime, KIND_LABEL } from '../../format';
+import { useDashboard, useDashboardActions } from '../dashboard-store';
+
+/** The account's deployments, live: refreshed every two seconds while this page is open. */
+
+const TONE: Record<DeploymentState, string> = { online: 'ok', swapping: 'busy', offline: 'warn' };
+
+export function DeploymentBadge({ status }: { status: DeploymentState }) {
+  return (
+    <span className={`state state-${TONE[status]}`} data-state={status}>
+      <span className="dot" aria-hidden="true" />
+      {status}
+    </span>
+  );
+}
+
+export function DeploymentsView() {
+  const deployments = useDashboard((s) => s.deployments);
+  const { refresh, go } = useDashboardActions();
+  useEffect(() => {
+    const timer = setInterval(() => void refresh('deployments').catch(() => undefined), 2000);
+    return () => clearInterval(timer);
+  }, [refresh]);
+
+  return (
+    <section aria-labelledby="deployments-title">
+      <div className="toolbar">
+        <h1 id="deployments-title">Deployments</h1>
+      </div>
+      {deployments.length === 0 ? (
+        <div className="empty">
+          <p>No deployments yet.</p>
+          <p>
+            Create a tunnel token with a deployment name on the{' '}
+            <button type="button" className="link" onClick={() => go('tokens')}>Tunnel tokens</button> page, then run a connector with it
+            (<code>tokios connect</code>, or the Tokios app).
+          </p>
+        </div>
+      ) : (
+        <div className="table-wrap">
+          <table aria-label="Deployments">
+            <thead>
+              <tr><th>Name</th><th>State</th><th>Connectors</th><th>RTT</th><th>Req/min</th><th>Tokens/s</th><th>In flight</th><th>Upstream</th><th>Up for</th></tr>
+            </thead>
+            <tbody>
+              {deployments.map((d) => (
+                <tr key={d.name} data-testid={`deployment-${d.name}`}>
+                  <td><strong>{d.name}</strong></td>
+                  <td><DeploymentBadge status={d.status} /></td>
+                  <td>{d.tunnels}</td>
+                  <td>{formatMs(d.rttMs)}</td>
+                  <td>{d.requestsPerMinute}</td>
+                  <td>{formatRate(d.tokensPerSecond, 'tok/s')}</td>
+                  <td>{d.inFlight}</td>
+                  <td>{d.upstreamKind ? `${KIND_LABEL[d.upstreamKind] ?? d.upstreamKind}${d.upstreamModel ? ` · ${d.upstreamModel}` : ''}` : '—'}</td>
+                  <td>{formatUptime(d.connectedSince)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
