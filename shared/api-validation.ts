@@ -40,6 +40,8 @@ export const API_SCHEMAS: Schemas = {
   'gateway.useEmbedded': none,
   'gateway.verify': object({ url: string(2048), apiKey: v.nullable(string(512)) }),
   'gateway.rotateApiKey': none,
+  'gateway.signIn': object({ url: string(2048) }),
+  'gateway.cancelSignIn': none,
   'deployments.list': none,
   'deployments.checkName': object({ name: string(256), excludeId: v.optional(id) }),
   'deployments.checkToken': object({ token: string(512) }),

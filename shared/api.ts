@@ -203,6 +203,23 @@ export interface ProbeResult {
   problem: string | null;
 }
 
+/** A hosted gateway's sign-in started: what to show the person. */
+export interface HostedSignInStart {
+  /** The short code the person confirms on the dashboard. */
+  userCode: string;
+  /** The dashboard page to open, and the same with the code filled in. */
+  verificationUri: string;
+  verificationUriComplete: string;
+  expiresAt: number;
+}
+
+/** How a sign-in ended. */
+export interface HostedSignInEvent {
+  state: 'signed-in' | 'failed';
+  url: string;
+  message: string;
+}
+
 export type TestChatEvent =
   | { requestId: string; type: 'chunk'; text: string }
   | { requestId: string; type: 'first-token'; ttftMs: number }
@@ -220,6 +237,12 @@ export interface ApiMethods {
   'gateway.verify': [{ url: string; apiKey: string | null }, GatewayCheck];
   /** The built-in gateway's key: a new one replaces it and the old one stops working. */
   'gateway.rotateApiKey': [void, GatewayInfo];
+  /**
+   * Signs in to a hosted gateway with the device grant; the outcome arrives as a
+   * 'gateway.signIn' event (approved: the app has switched to it, deployments registered).
+   */
+  'gateway.signIn': [{ url: string }, HostedSignInStart];
+  'gateway.cancelSignIn': [void, void];
   'deployments.list': [void, DeploymentView[]];
   'deployments.checkName': [{ name: string; excludeId?: string }, NameCheck];
   /** Whether the gateway in use knows this tunnel token (null: it cannot tell before saving). */
@@ -271,6 +294,7 @@ export interface ApiEvents {
   'logs.appended': { lines: LogLine[] };
   'detect.changed': { upstreams: DetectedUpstream[]; change: { type: 'appeared' | 'models-changed' | 'gone'; url: string } };
   'gateway.changed': GatewayInfo;
+  'gateway.signIn': HostedSignInEvent;
   'test.chat': TestChatEvent;
 }
 

@@ -97,7 +97,7 @@ test('sign in, create a token and a key, see the deployment online and its usage
   await expect(page.getByTestId('signed-in-as')).toHaveText('ada@example.com');
   await expect(page.getByText('No deployments yet.')).toBeVisible();
   // The session cookie is out of the page's reach.
-  expect(await page.evaluate(() => document.cookie)).toBe('');
+  expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).toBe('');
 
   const nav = page.getByRole('navigation', { name: 'Dashboard' });
   await nav.getByRole('button', { name: 'Tunnel tokens' }).click();

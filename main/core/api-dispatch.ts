@@ -21,7 +21,7 @@ export async function dispatch(handlers: ApiHandlers, method: unknown, args: unk
 /** Every event, as a record so a new one in shared/api.ts cannot be left out. */
 const EVENTS: Readonly<Record<ApiEvent, true>> = {
   'app.changed': true, 'deployment.updated': true, 'deployment.removed': true, 'deployment.state': true, 'deployment.sample': true,
-  'request.logged': true, 'logs.appended': true, 'detect.changed': true, 'gateway.changed': true, 'test.chat': true,
+  'request.logged': true, 'logs.appended': true, 'detect.changed': true, 'gateway.changed': true, 'gateway.signIn': true, 'test.chat': true,
 };
 export const API_EVENTS: ReadonlyArray<ApiEvent> = Object.keys(EVENTS).filter((e): e is ApiEvent => e in EVENTS);
 

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { record, startCore, waitForDeployment, waitForState } from '../../e2e/support/core-rig.js';
 import { startFakeLlamaServer, type FakeLlamaServer } from '../../e2e/support/fake-llama-server.js';
 import { startFakeOllama, type FakeOllama } from '../../e2e/support/fake-ollama.js';
-import { REPO_ROOT } from '../../e2e/support/processes.js';
+import { REPO_ROOT, runTokios, startGatewayProcess, tempDir } from '../../e2e/support/processes.js';
 import { TunnelRig } from '../../e2e/support/tunnel-rig.js';
 import { addLogSink } from '../logging/logger.js';
 import { ChildProcessSpawner } from '../supervisor/child-process-spawner.js';
@@ -253,5 +253,48 @@ describe('the embedded gateway', () => {
     const info = await misconfigured.handlers['gateway.info']();
     expect(info.status).toBe('error');
     expect(info.error).toBe(`${join(dataDir, 'settings.json')}: corsOrigins: 'localhost:5173' is not an origin; give one like https://app.example.com or http://localhost:5173, or * for any`);
+  });
+});
+
+describe('signing in to a hosted gateway', () => {
+  it('with the device grant: a wrong URL changes nothing; once approved, the deployments move to the account', async () => {
+    const dir = tempDir('tokios-hosted-');
+    const dataDir = join(dir.path, 'hosted');
+    const hosted = await startGatewayProcess(dataDir);
+    closers.push(async () => {
+      await hosted.process.stop();
+      dir.remove();
+    });
+    const passwordFile = join(dir.path, 'pw');
+    writeFileSync(passwordFile, 'correct horse battery\n');
+    expect((await runTokios(['account', 'create', '--data', dataDir, '--email', 'ada@example.com', '--password-file', passwordFile])).code).toBe(0);
+
+    const { core: app } = await core();
+    const deployment = await app.handlers['deployments.create']({ name: 'travels', upstream: ollama.url, model: 'gemma3:4b' });
+    await waitForState(app, deployment.id, 'online');
+
+    await expect(app.handlers['gateway.signIn']({ url: 'http://127.0.0.1:9' })).rejects.toThrow(/cannot reach the gateway at http:\/\/127\.0\.0\.1:9/);
+    expect((await app.handlers['gateway.info']()).mode).toBe('embedded');
+
+    const outcomes = record(app, 'gateway.signIn');
+    const started = await app.handlers['gateway.signIn']({ url: hosted.url });
+    expect(started.verificationUri).toBe(`${hosted.url}/device`);
+
+    // The person approves the code on the dashboard.
+    const signIn = await fetch(`${hosted.url}/dashboard/api/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.com', password: 'correct horse battery' }) });
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
+    const { csrfToken } = (await signIn.json()) as { csrfToken: string };
+    const approve = await fetch(`${hosted.url}/dashboard/api/device`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' }, body: JSON.stringify({ user_code: started.userCode, approve: true }) });
+    expect(approve.status).toBe(200);
+
+    await expect.poll(() => outcomes.at(-1)?.state, { timeout: 20_000 }).toBe('signed-in');
+    expect(await app.handlers['gateway.info']()).toMatchObject({ mode: 'remote', url: hosted.url, status: 'running', canMintTokens: true });
+    await waitForState(app, deployment.id, 'online');
+    // The name is the account's now: a key of that account reaches the deployment.
+    const key = (await runTokios(['key', 'create', '--data', dataDir, '--account', 'ada@example.com'])).stdout.trim();
+    const answer = await fetch(`${hosted.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'travels', max_tokens: 1, messages: [{ role: 'user', content: 'Hi' }] }) });
+    expect(answer.status).toBe(200);
+    const devices = (await (await fetch(`${hosted.url}/v1/api-keys`, { headers: { cookie, 'x-csrf-token': csrfToken } })).json()) as { data: Array<{ device: boolean; label: string }> };
+    expect(devices.data.filter((k) => k.device).map((k) => k.label)).toEqual([expect.stringMatching(/^Tokios Desktop on /)]);
   });
 });

@@ -173,6 +173,8 @@ export class AppCore {
       'gateway.useEmbedded': () => gateway.useEmbedded(),
       'gateway.verify': (args) => gateway.verify(args),
       'gateway.rotateApiKey': () => gateway.rotateApiKey(),
+      'gateway.signIn': (args) => gateway.signIn(args),
+      'gateway.cancelSignIn': async () => gateway.cancelSignIn(),
       'deployments.list': async () => this.deployments(),
       'deployments.checkName': async ({ name, excludeId }) => deployments.checkName(name, excludeId),
       'deployments.checkToken': async ({ token }) => deployments.checkToken(token),

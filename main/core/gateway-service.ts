@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import type { GatewayCheck, GatewayInfo } from '../../shared/api.js';
+import type { GatewayCheck, GatewayInfo, HostedSignInStart } from '../../shared/api.js';
 import { TokiosError } from '../../shared/errors.js';
+import { normalizeGatewayUrl } from '../../shared/tokios-config.js';
 import type { DeploymentRecord } from '../deployments/deployment-store.js';
 import type { SecretStore } from '../deployments/secret-store.js';
 import { parseCorsOrigins } from '../gateway/dialects/cors-policy.js';
@@ -11,11 +12,12 @@ import type { AppSettings, SettingsFile } from './app-settings.js';
 import type { GatewayMove } from './deployment-service.js';
 import { checkGateway } from './gateway-check.js';
 import { DEFAULT_EMBEDDED_PORT, openEmbeddedGateway, openRemoteGateway, type GatewayConnection } from './gateway-connection.js';
+import { HostedSignIn } from './hosted-sign-in.js';
 
 /**
  * Which gateway the app uses: the one saved in the settings is opened at start; the user
- * may switch to a hosted one (checked first, main/core/gateway-check.ts) or back to the
- * embedded one. A switch opens the new gateway, registers the deployments there, moves
+ * may switch to a hosted one (checked first, main/core/gateway-check.ts; with its URL and
+ * key, or by signing in to it) or back to the embedded one. A switch opens the new gateway, registers the deployments there, moves
  * their workers, and closes the old gateway only once they are connected to the new one.
  */
 
@@ -42,8 +44,17 @@ export class GatewayService {
   private error: string | null = null;
   /** A previous gateway waiting for the moved workers before it closes. */
   private retiring: Promise<unknown> = Promise.resolve();
+  private readonly hostedSignIn: HostedSignIn;
 
-  constructor(private readonly options: GatewayServiceOptions) {}
+  constructor(private readonly options: GatewayServiceOptions) {
+    this.hostedSignIn = new HostedSignIn({
+      log: options.log,
+      protect: registerSecret,
+      emit: (event) => options.events.emit('gateway.signIn', event),
+      // The same checked switch as with a pasted key: nothing changes unless the gateway answers.
+      complete: async (url, credential) => void (await this.useRemote({ url, apiKey: credential })),
+    });
+  }
 
   get current(): GatewayConnection | null {
     return this.connection;
@@ -106,6 +117,15 @@ export class GatewayService {
     return this.switchTo(() => openRemoteGateway(check.url, apiKey, this.options.secrets), { gateway: { mode: 'remote', url: check.url } });
   }
 
+  /** Signs in to the hosted gateway at `url` (the device grant); the outcome comes as an event. */
+  signIn({ url }: { url: string }): Promise<HostedSignInStart> {
+    return this.hostedSignIn.start(normalizeGatewayUrl(url, (problem) => new TokiosError('INVALID_ARGUMENT', `Gateway URL ${problem}.`)));
+  }
+
+  cancelSignIn(): void {
+    this.hostedSignIn.cancel();
+  }
+
   useEmbedded(): Promise<GatewayInfo> {
     if (this.connection?.mode === 'embedded') return Promise.resolve(this.info());
     const port = this.options.port ?? DEFAULT_EMBEDDED_PORT;
@@ -121,6 +141,7 @@ export class GatewayService {
   }
 
   async close(): Promise<void> {
+    this.hostedSignIn.cancel();
     await this.retiring;
     const connection = this.connection;
     this.connection = null;

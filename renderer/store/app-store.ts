@@ -46,6 +46,7 @@ export function bindEvents(api: ApiClient, store: AppStore): () => void {
     api.on('detect.changed', ({ upstreams }) => s().applyDetected(upstreams)),
     api.on('gateway.changed', (info) => s().applyGateway(info)),
     api.on('app.changed', (info) => s().applyApp(info)),
+    api.on('gateway.signIn', (event) => s().applySignIn(event)),
     api.on('test.chat', (event) => s().applyTestEvent(event)),
   ];
   return () => offs.forEach((off) => off());

@@ -1,5 +1,5 @@
 import type { StateCreator } from 'zustand';
-import type { ApiClient, AppInfo, GatewayCheck, GatewayInfo } from '../../shared/api';
+import type { ApiClient, AppInfo, GatewayCheck, GatewayInfo, HostedSignInEvent, HostedSignInStart } from '../../shared/api';
 import type { AppState } from './app-store';
 
 /** The gateway clients use, and the app's own facts. The API key itself is never kept here. */
@@ -16,6 +16,11 @@ export interface GatewaySlice {
   rotateApiKey(): Promise<void>;
   applyGateway(info: GatewayInfo): void;
   applyApp(info: AppInfo): void;
+  /** A hosted gateway's sign-in waiting for approval, and how the last one ended. */
+  signIn: { pending: (HostedSignInStart & { url: string }) | null; outcome: HostedSignInEvent | null };
+  startSignIn(url: string): Promise<void>;
+  cancelSignIn(): Promise<void>;
+  applySignIn(event: HostedSignInEvent): void;
 }
 
 export const createGatewaySlice =
@@ -46,5 +51,18 @@ export const createGatewaySlice =
     },
     applyApp(info) {
       set({ app: info });
+    },
+    signIn: { pending: null, outcome: null },
+    async startSignIn(url) {
+      set({ signIn: { pending: null, outcome: null } });
+      const started = await api.call('gateway.signIn', { url });
+      set({ signIn: { pending: { ...started, url }, outcome: null } });
+    },
+    async cancelSignIn() {
+      await api.call('gateway.cancelSignIn');
+      set({ signIn: { pending: null, outcome: null } });
+    },
+    applySignIn(event) {
+      set({ signIn: { pending: null, outcome: event } });
     },
   });

@@ -3,6 +3,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { AgentSnippets } from '../components/agent-snippets';
 import { CopyButton, PageHeader, StateBadge } from '../components/controls';
 import { useActions, useApp } from '../store/app-store';
+import { HostedSignInPanel } from './hosted-sign-in';
 
 /**
  * Where clients connect: the endpoint, the API key (copied on demand, never kept; rotated
@@ -62,6 +63,8 @@ export function GatewayView() {
         <h2>Connect your agent</h2>
         <AgentSnippets base={base} model={model} maskedKey={keyText} hasKey={gateway.apiKey !== null} />
       </div>
+
+      <HostedSignInPanel />
 
       <div className="panel">
         <h2>Which gateway</h2>
