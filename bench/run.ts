@@ -5,6 +5,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentFor, concurrentStreams, exchange, median, percentile, requestsPerSecond, sequential, type Target } from './load.js';
+import { measureAccountingCost } from './accounting-cost.js';
 import { cpuDuring, rssBytes } from './proc-stats.js';
 import { REPO_ROOT } from '../e2e/support/processes.js';
 import { installPeers, startHttpProxy, startPortkey, startTokios, startUpstream, tryLocaltunnel, type Running, type TokiosTarget } from './targets.js';
@@ -161,12 +162,14 @@ async function main(): Promise<void> {
 
     // ---- requests/s under sustained load, and CPU per 1,000 requests -----------------
     const seconds = QUICK ? 2 : 4;
-    const rps = new Map<string, number[]>(all.map((t) => [t.name, []]));
-    const rpsCpu = new Map<string, number[]>(all.map((t) => [t.name, []]));
-    const rpsErrors = new Map<string, number>(all.map((t) => [t.name, 0]));
-    for (const t of all) await requestsPerSecond(t, 50, 1);
+    // The same tokios once more with a key that has limits: what checking them costs.
+    const loaded = [...all, tokios.limited];
+    const rps = new Map<string, number[]>(loaded.map((t) => [t.name, []]));
+    const rpsCpu = new Map<string, number[]>(loaded.map((t) => [t.name, []]));
+    const rpsErrors = new Map<string, number>(loaded.map((t) => [t.name, 0]));
+    for (const t of loaded) await requestsPerSecond(t, 50, 1);
     for (let round = 0; round < ROUNDS - 1; round++) {
-      for (const t of all) {
+      for (const t of loaded) {
         const { result, cpuMs } = await cpuDuring(t.pids, () => requestsPerSecond(t, 50, seconds));
         rps.get(t.name)!.push(result.rps);
         rpsCpu.get(t.name)!.push(cpuMs / (result.total / 1000));
@@ -185,6 +188,27 @@ async function main(): Promise<void> {
       figure: 'CPU per 1,000 requests (gateway + connector)', unit: 'ms', direct: null, tokios: rpsCpuOf('tokios'),
       versus: `${fmt(rpsCpuOf('tokios'))} ms`, goal: '<= 90 ms', met: rpsCpuOf('tokios') <= 90,
       peers: Object.fromEntries(peerNames.map((n) => [n, peerCell(n, (t) => fmt(rpsCpuOf(t.name)))])),
+    });
+    const limitedName = tokios.limited.name;
+    rows.push({
+      figure: 'requests/s with a key that has rpm, tpm and parallel limits', unit: 'req/s', direct: rpsOf('direct'), tokios: rpsOf(limitedName),
+      versus: `${(rpsOf(limitedName) / rpsOf('tokios')).toFixed(2)}x the same without limits${rpsErrors.get(limitedName) ? `, ${rpsErrors.get(limitedName)} errors` : ''}`,
+      goal: '>= 0.95x without limits', met: rpsOf(limitedName) / rpsOf('tokios') >= 0.95 && rpsErrors.get(limitedName) === 0, peers: {},
+    });
+    rows.push({
+      figure: 'CPU per 1,000 requests with that key (gateway + connector)', unit: 'ms', direct: null, tokios: rpsCpuOf(limitedName),
+      versus: `${rpsCpuOf(limitedName) >= rpsCpuOf('tokios') ? '+' : ''}${fmt(rpsCpuOf(limitedName) - rpsCpuOf('tokios'))} ms over the same without limits`,
+      goal: '<= 5 ms more than without limits', met: rpsCpuOf(limitedName) - rpsCpuOf('tokios') <= 5, peers: {},
+    });
+    // What accounts, limits and usage add per request, on CPU time in this process, next
+    // to the gateway's whole CPU per request measured above (ms per 1,000 = µs per request).
+    const cost = await measureAccountingCost(scale(60_000));
+    const perRequestUs = rpsCpuOf('tokios');
+    rows.push({
+      figure: 'accounts, limits and usage per request on the gateway (in-process CPU; direct: the key lookup before accounts)', unit: 'µs',
+      direct: cost.beforeUs, tokios: cost.unlimitedUs,
+      versus: `+${fmt(cost.unlimitedUs - cost.beforeUs)} µs without limits, +${fmt(cost.limitedUs - cost.beforeUs)} µs with rpm/tpm/parallel: ${fmt((100 * (cost.limitedUs - cost.beforeUs)) / perRequestUs)}% of the ${fmt(perRequestUs)} µs a request costs`,
+      goal: '<= 5% of the CPU per request', met: cost.limitedUs - cost.beforeUs <= 0.05 * perRequestUs, peers: {},
     });
     log('requests/s done');
     for (const peer of peers) await peer.stop();

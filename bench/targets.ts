@@ -80,6 +80,8 @@ export interface TokiosTarget extends Running {
   connectorPid: number;
   /** When started `cuttable`: the proxy the connector dials through, to cut the tunnel. */
   proxy: TcpCutProxy | null;
+  /** The same gateway and connector, called with a key that has every limit (set never to refuse). */
+  limited: Target;
 }
 
 /**
@@ -92,6 +94,8 @@ export async function startTokios(upstream: string, cuttable = false): Promise<T
   const dataDir = join(dir.path, 'gw');
   const gateway = await startGatewayProcess(dataDir);
   const key = await createSecret('key', dataDir);
+  // Limits high enough never to refuse: what they cost, not what they refuse, is measured.
+  const limitedKey = await createSecret('key', dataDir, ['--rpm', '1000000000', '--tpm', '1000000000', '--parallel', '100000']);
   const token = await createSecret('token', dataDir);
   const registered = await runTokios(['register', '--gateway', gateway.url, '--name', 'bench', '--token', token]);
   if (registered.code !== 0) throw new Error(registered.stderr);
@@ -111,6 +115,7 @@ export async function startTokios(upstream: string, cuttable = false): Promise<T
   return {
     name: 'tokios', base: gateway.url, headers: { authorization: `Bearer ${key}` }, token, upstream,
     pids: [gateway.process.pid, connector.pid], gatewayPid: gateway.process.pid, connectorPid: connector.pid, proxy,
+    limited: { name: 'tokios, limited key', base: gateway.url, headers: { authorization: `Bearer ${limitedKey}` }, pids: [gateway.process.pid, connector.pid] },
     stop: async () => {
       await connector.stop();
       await gateway.process.stop();

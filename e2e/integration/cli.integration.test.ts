@@ -54,7 +54,7 @@ describe('tokios.json validation', () => {
 
 describe('commands', () => {
   it('answers --help on every subcommand', async () => {
-    for (const command of ['gateway', 'connect', 'key', 'token', 'register', 'deployments']) {
+    for (const command of ['gateway', 'connect', 'account', 'key', 'token', 'register', 'deployments']) {
       const { code, stdout } = await runTokios([command, '--help']);
       expect(code, command).toBe(0);
       expect(stdout, command).toMatch(new RegExp(`^Usage: tokios ${command}`));

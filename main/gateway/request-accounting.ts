@@ -59,7 +59,7 @@ export class RequestAccounting {
     const { credential, accountId } = principal;
     this.options.meter.record({ accountId, keyId: credential.id, deployment, status, inputTokens: tokens?.input ?? 0, outputTokens: tokens?.output ?? 0, ttftMs, durationMs });
     this.options.requestLog.append(accountId, {
-      time: new Date().toISOString(), key_id: credential.id, key_label: credential.label ?? null, deployment: deployment || null, method, path,
+      at: Date.now(), key_id: credential.id, key_label: credential.label ?? null, deployment: deployment || null, method, path,
       status, ttft_ms: ttftMs === null ? null : round(ttftMs), duration_ms: round(durationMs), input_tokens: tokens?.input ?? null, output_tokens: tokens?.output ?? null,
     });
   }

@@ -6,18 +6,21 @@ import type { RequestLogEntry } from '../../shared/hosted-api.js';
  * account, newest last; a busy account overwrites its own oldest lines, never another's.
  */
 
+/** An entry as kept: the time as epoch ms, turned into ISO text only when someone reads it. */
+export type LoggedRequest = Omit<RequestLogEntry, 'time'> & { at: number };
+
 export interface RequestLog {
-  append(accountId: string, entry: RequestLogEntry): void;
+  append(accountId: string, entry: LoggedRequest): void;
   /** Newest first, at most `limit`. */
   recent(accountId: string, limit: number): RequestLogEntry[];
 }
 
 export class MemoryRequestLog implements RequestLog {
-  private readonly rings = new Map<string, { entries: RequestLogEntry[]; next: number }>();
+  private readonly rings = new Map<string, { entries: LoggedRequest[]; next: number }>();
 
   constructor(readonly perAccount = 1000) {}
 
-  append(accountId: string, entry: RequestLogEntry): void {
+  append(accountId: string, entry: LoggedRequest): void {
     let ring = this.rings.get(accountId);
     if (!ring) this.rings.set(accountId, (ring = { entries: [], next: 0 }));
     if (ring.entries.length < this.perAccount) ring.entries.push(entry);
@@ -29,6 +32,6 @@ export class MemoryRequestLog implements RequestLog {
     const ring = this.rings.get(accountId);
     if (!ring) return [];
     const ordered = ring.entries.length < this.perAccount ? ring.entries : [...ring.entries.slice(ring.next), ...ring.entries.slice(0, ring.next)];
-    return ordered.slice(-Math.max(0, limit)).reverse();
+    return ordered.slice(-Math.max(0, limit)).reverse().map(({ at, ...rest }) => ({ time: new Date(at).toISOString(), ...rest }));
   }
 }
