@@ -9,6 +9,8 @@ import { TunnelRegistry, type TunnelEntry } from './tunnel-registry.js';
  */
 export class AccountRegistries {
   private readonly registries = new Map<string, TunnelRegistry>();
+  /** Past the first load: registries made from now on had nothing bound when the gateway started. */
+  private started = false;
 
   constructor(
     private readonly log: Logger,
@@ -20,6 +22,10 @@ export class AccountRegistries {
     if (!registry) {
       registry = new TunnelRegistry(this.log, this.onSettingsChange);
       this.registries.set(accountId, registry);
+      // A registry's first load says which names were bound at start (their connectors may
+      // be on their way back, so requests wait for them briefly); for an account that had
+      // no deployments at start, that is none.
+      if (this.started) registry.loadBindings([]);
     }
     return registry;
   }
@@ -38,6 +44,7 @@ export class AccountRegistries {
     }
     const targets = accountId === null ? new Set([...this.registries.keys(), ...byAccount.keys()]) : new Set([accountId]);
     for (const id of targets) this.forAccount(id).loadBindings(byAccount.get(id) ?? []);
+    this.started = true;
   }
 
   allTunnels(): TunnelEntry[] {
