@@ -201,7 +201,7 @@ export class ControlPlane {
       const token = await verifier.verify(body.token, ['tunnel-token']);
       // Another account's token is as unknown here as one never issued.
       if (!token.ok || token.record.accountId !== accountId) {
-        return sendError(res, 400, 'Field "token" is not a live tunnel token of this account.', 'invalid_request_error', 'unknown_token');
+        return sendError(res, 400, 'Tunnel token rejected: this gateway did not issue it to this account, or it was revoked (field "token").', 'invalid_request_error', 'unknown_token');
       }
       tokenId = token.record.id;
     } else if (body.token !== undefined) {
