@@ -150,88 +150,93 @@ test('sign in, create a token and a key, see the deployment online and its usage
   await expect(page.getByTestId('deployment-dash-gemma').locator('.state')).toHaveText('offline');
 });
 
-test('refuses a request without its CSRF token, and an expired session', async ({ page, hosted }) => {
-  const { gateway } = hosted;
-  await hosted.account('ada@example.com', PASSWORD);
-  await signIn(page, gateway.url, 'ada@example.com', PASSWORD);
-  await expect(page.getByTestId('signed-in-as')).toHaveText('ada@example.com');
+/** The main flow runs at both window sizes; these, which do not depend on the layout, at the wide one. */
+test.describe('refusals, accounts and devices', () => {
+  test.skip(({ viewport }) => (viewport?.width ?? 0) < 1000, 'independent of the window size; run at the wide one');
 
-  // The browser sends the session cookie; without the CSRF header nothing changes.
-  const noToken = await page.request.post(`${gateway.url}/v1/api-keys`, { data: { label: 'forged' } });
-  expect(noToken.status()).toBe(403);
-  expect(((await noToken.json()) as { error: { code: string } }).error.code).toBe('csrf_token_invalid');
-  const wrongToken = await page.request.post(`${gateway.url}/v1/api-keys`, { data: { label: 'forged' }, headers: { 'x-csrf-token': 'guess' } });
-  expect(wrongToken.status()).toBe(403);
-  // A form posted from another site is refused before anything else.
-  const crossSite = await page.request.post(`${gateway.url}/dashboard/api/sign-out`, { form: { x: '1' } });
-  expect(crossSite.status()).toBe(403);
-  expect((await (await page.request.get(`${gateway.url}/dashboard/api/session`)).json()) as object).toHaveProperty('csrfToken');
-  await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('button', { name: 'API keys' }).click();
-  await expect(page.getByTestId('key-forged')).toHaveCount(0);
+  test('refuses a request without its CSRF token, and an expired session', async ({ page, hosted }) => {
+    const { gateway } = hosted;
+    await hosted.account('ada@example.com', PASSWORD);
+    await signIn(page, gateway.url, 'ada@example.com', PASSWORD);
+    await expect(page.getByTestId('signed-in-as')).toHaveText('ada@example.com');
 
-  // Thirteen hours later the session (12 h) has ended: the next call sends the page to sign-in.
-  hosted.advance(13 * 3_600_000);
-  await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('button', { name: 'Deployments' }).click();
-  await expect(page.getByText('Your session has ended. Sign in again.')).toBeVisible();
-  expect((await page.request.get(`${gateway.url}/v1/deployments`, { headers: { 'x-csrf-token': 'anything' } })).status()).toBe(401);
-});
+    // The browser sends the session cookie; without the CSRF header nothing changes.
+    const noToken = await page.request.post(`${gateway.url}/v1/api-keys`, { data: { label: 'forged' } });
+    expect(noToken.status()).toBe(403);
+    expect(((await noToken.json()) as { error: { code: string } }).error.code).toBe('csrf_token_invalid');
+    const wrongToken = await page.request.post(`${gateway.url}/v1/api-keys`, { data: { label: 'forged' }, headers: { 'x-csrf-token': 'guess' } });
+    expect(wrongToken.status()).toBe(403);
+    // A form posted from another site is refused before anything else.
+    const crossSite = await page.request.post(`${gateway.url}/dashboard/api/sign-out`, { form: { x: '1' } });
+    expect(crossSite.status()).toBe(403);
+    expect((await (await page.request.get(`${gateway.url}/dashboard/api/session`)).json()) as object).toHaveProperty('csrfToken');
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('button', { name: 'API keys' }).click();
+    await expect(page.getByTestId('key-forged')).toHaveCount(0);
 
-test('a second account sees none of the first one’s deployments, tokens or keys', async ({ browser, hosted }) => {
-  const { gateway } = hosted;
-  await hosted.account('ada@example.com', PASSWORD);
-  await hosted.account('bea@example.com', PASSWORD);
-  const ada = await browser.newPage();
-  await signIn(ada, gateway.url, 'ada@example.com', PASSWORD);
-  await ada.getByRole('navigation', { name: 'Dashboard' }).getByRole('button', { name: 'Tunnel tokens' }).click();
-  const form = ada.getByRole('form', { name: 'Create a tunnel token' });
-  await form.getByLabel('Deployment name').fill('ada-only');
-  await form.getByLabel('Label').fill('ada-token');
-  await form.getByRole('button', { name: 'Create token' }).click();
-  await secretFromDialog(ada, 'tunnel token');
+    // Thirteen hours later the session (12 h) has ended: the next call sends the page to sign-in.
+    hosted.advance(13 * 3_600_000);
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('button', { name: 'Deployments' }).click();
+    await expect(page.getByText('Your session has ended. Sign in again.')).toBeVisible();
+    expect((await page.request.get(`${gateway.url}/v1/deployments`, { headers: { 'x-csrf-token': 'anything' } })).status()).toBe(401);
+  });
 
-  const bea = await browser.newPage();
-  await signIn(bea, gateway.url, 'bea@example.com', PASSWORD);
-  await expect(bea.getByText('No deployments yet.')).toBeVisible();
-  await bea.getByRole('navigation', { name: 'Dashboard' }).getByRole('button', { name: 'Tunnel tokens' }).click();
-  await expect(bea.getByRole('table', { name: 'Tunnel tokens' }).getByRole('row')).toHaveCount(1);
-  await ada.close();
-  await bea.close();
-});
+  test('a second account sees none of the first one’s deployments, tokens or keys', async ({ browser, hosted }) => {
+    const { gateway } = hosted;
+    await hosted.account('ada@example.com', PASSWORD);
+    await hosted.account('bea@example.com', PASSWORD);
+    const ada = await browser.newPage();
+    await signIn(ada, gateway.url, 'ada@example.com', PASSWORD);
+    await ada.getByRole('navigation', { name: 'Dashboard' }).getByRole('button', { name: 'Tunnel tokens' }).click();
+    const form = ada.getByRole('form', { name: 'Create a tunnel token' });
+    await form.getByLabel('Deployment name').fill('ada-only');
+    await form.getByLabel('Label').fill('ada-token');
+    await form.getByRole('button', { name: 'Create token' }).click();
+    await secretFromDialog(ada, 'tunnel token');
 
-test('approves the desktop app’s device sign-in, which can then be revoked as a named device', async ({ page, hosted }) => {
-  const { gateway } = hosted;
-  await hosted.account('ada@example.com', PASSWORD);
-  // What the app does: ask for a code pair, then poll.
-  const start = (await (await fetch(`${gateway.url}/v1/device/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'Tokios Desktop on ada-laptop' }) })).json()) as DeviceCodeResponse;
-  const poll = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const response = await fetch(`${gateway.url}/v1/device/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=${start.device_code}` });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
-  expect(await poll()).toMatchObject({ status: 400, body: { error: 'authorization_pending' } });
+    const bea = await browser.newPage();
+    await signIn(bea, gateway.url, 'bea@example.com', PASSWORD);
+    await expect(bea.getByText('No deployments yet.')).toBeVisible();
+    await bea.getByRole('navigation', { name: 'Dashboard' }).getByRole('button', { name: 'Tunnel tokens' }).click();
+    await expect(bea.getByRole('table', { name: 'Tunnel tokens' }).getByRole('row')).toHaveCount(1);
+    await ada.close();
+    await bea.close();
+  });
 
-  await page.goto(start.verification_uri_complete);
-  await expect(page.getByText('Sign in to approve the device')).toBeVisible();
-  const form = page.getByRole('form', { name: 'Sign in' });
-  await form.getByLabel('Email').fill('ada@example.com');
-  await form.getByLabel('Password').fill(PASSWORD);
-  await form.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByText(start.user_code)).toBeVisible();
-  await expect(page.getByText('Tokios Desktop on ada-laptop')).toBeVisible();
-  await page.getByRole('button', { name: 'Approve' }).click();
-  await expect(page.getByText(/Approved: Tokios Desktop on ada-laptop is now signed in/)).toBeVisible();
+  test('approves the desktop app’s device sign-in, which can then be revoked as a named device', async ({ page, hosted }) => {
+    const { gateway } = hosted;
+    await hosted.account('ada@example.com', PASSWORD);
+    // What the app does: ask for a code pair, then poll.
+    const start = (await (await fetch(`${gateway.url}/v1/device/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_name: 'Tokios Desktop on ada-laptop' }) })).json()) as DeviceCodeResponse;
+    const poll = async (): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const response = await fetch(`${gateway.url}/v1/device/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=${start.device_code}` });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    expect(await poll()).toMatchObject({ status: 400, body: { error: 'authorization_pending' } });
 
-  hosted.advance(6000); // the app waits its polling interval
-  const approved = await poll();
-  expect(approved).toMatchObject({ status: 200, body: { token_type: 'bearer', scope: 'admin', account: { email: 'ada@example.com' } } });
-  const credential = approved.body.access_token as string;
-  const minted = await fetch(`${gateway.url}/v1/tunnel-tokens`, { method: 'POST', headers: { authorization: `Bearer ${credential}` } });
-  expect(minted.status).toBe(201);
-  expect((await poll()).body.error).toBe('invalid_grant');
+    await page.goto(start.verification_uri_complete);
+    await expect(page.getByText('Sign in to approve the device')).toBeVisible();
+    const form = page.getByRole('form', { name: 'Sign in' });
+    await form.getByLabel('Email').fill('ada@example.com');
+    await form.getByLabel('Password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByText(start.user_code)).toBeVisible();
+    await expect(page.getByText('Tokios Desktop on ada-laptop')).toBeVisible();
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await expect(page.getByText(/Approved: Tokios Desktop on ada-laptop is now signed in/)).toBeVisible();
 
-  page.on('dialog', (d) => void d.accept());
-  await page.getByRole('button', { name: '← Dashboard' }).click();
-  await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('button', { name: 'Devices' }).click();
-  await page.getByRole('button', { name: 'Revoke Tokios Desktop on ada-laptop' }).click();
-  await expect(page.getByTestId('key-Tokios Desktop on ada-laptop')).toContainText('revoked');
-  expect((await fetch(`${gateway.url}/v1/tunnel-tokens`, { method: 'POST', headers: { authorization: `Bearer ${credential}` } })).status).toBe(401);
+    hosted.advance(6000); // the app waits its polling interval
+    const approved = await poll();
+    expect(approved).toMatchObject({ status: 200, body: { token_type: 'bearer', scope: 'admin', account: { email: 'ada@example.com' } } });
+    const credential = approved.body.access_token as string;
+    const minted = await fetch(`${gateway.url}/v1/tunnel-tokens`, { method: 'POST', headers: { authorization: `Bearer ${credential}` } });
+    expect(minted.status).toBe(201);
+    expect((await poll()).body.error).toBe('invalid_grant');
+
+    page.on('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: '← Dashboard' }).click();
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('button', { name: 'Devices' }).click();
+    await page.getByRole('button', { name: 'Revoke Tokios Desktop on ada-laptop' }).click();
+    await expect(page.getByTestId('key-Tokios Desktop on ada-laptop')).toContainText('revoked');
+    expect((await fetch(`${gateway.url}/v1/tunnel-tokens`, { method: 'POST', headers: { authorization: `Bearer ${credential}` } })).status).toBe(401);
+  });
 });

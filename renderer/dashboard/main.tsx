@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client';
 import { DashboardClient } from './dashboard-client';
 import { createDashboardStore, DashboardContext, type Page } from './dashboard-store';
 import { DashboardShell } from './views/dashboard-shell';
+import 'uplot/dist/uPlot.min.css';
 import '../styles.css';
 import './dashboard.css';
 

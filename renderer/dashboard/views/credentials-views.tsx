@@ -1,3 +1,4 @@
+import { PageHeader } from '../../components/controls';
 import { useId, useState, type FormEvent } from 'react';
 import type { CreateKeyInput, CredentialView, KeyScope } from '../../../shared/hosted-api';
 import { useDashboard, useDashboardActions } from '../dashboard-store';
@@ -57,7 +58,7 @@ export function TunnelTokensView() {
   };
   return (
     <section aria-labelledby="tokens-title">
-      <div className="toolbar"><h1 id="tokens-title">Tunnel tokens</h1></div>
+      <PageHeader title="Tunnel tokens" id="tokens-title" />
       <form className="panel" onSubmit={submit} aria-label="Create a tunnel token">
         <h2>Create a tunnel token</h2>
         <p className="muted small">A connector opens its tunnel with it. Give it a deployment name to bind that name now (a name another token holds is not moved: that is the swap).</p>
@@ -144,7 +145,7 @@ export function ApiKeysView() {
   };
   return (
     <section aria-labelledby="keys-title">
-      <div className="toolbar"><h1 id="keys-title">API keys</h1></div>
+      <PageHeader title="API keys" id="keys-title" />
       <form className="panel" onSubmit={submit} aria-label="Create an API key">
         <h2>Create an API key</h2>
         <div className="form-grid">
@@ -173,7 +174,7 @@ export function DevicesView() {
   const devices = useDashboard((s) => s.keys).filter((k) => k.device);
   return (
     <section aria-labelledby="devices-title">
-      <div className="toolbar"><h1 id="devices-title">Devices</h1></div>
+      <PageHeader title="Devices" id="devices-title" />
       <p className="muted">Tokios apps signed in to this account. Revoking one signs it out: its tunnel tokens keep working until you revoke them too.</p>
       {devices.length === 0 ? <p className="empty">No devices have signed in.</p> : <KeysTable keys={devices} label="Devices" />}
     </section>

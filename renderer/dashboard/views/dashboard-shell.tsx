@@ -1,4 +1,6 @@
+import type { ReactElement } from 'react';
 import { CopyButton, Dialog } from '../../components/controls';
+import { ICONS, Mark } from '../../components/icons';
 import { useDashboard, useDashboardActions, type Page } from '../dashboard-store';
 import { ApiKeysView, DevicesView, TunnelTokensView } from './credentials-views';
 import { DeploymentsView } from './deployments-view';
@@ -9,13 +11,14 @@ import { UsageView } from './usage-view';
 
 /** Signed out: the sign-in form. Signed in: the account's pages under one header. */
 
-const TABS: Array<{ page: Page; label: string }> = [
-  { page: 'deployments', label: 'Deployments' },
-  { page: 'tokens', label: 'Tunnel tokens' },
-  { page: 'keys', label: 'API keys' },
-  { page: 'devices', label: 'Devices' },
-  { page: 'usage', label: 'Usage' },
-  { page: 'requests', label: 'Request log' },
+/** The app's icons where a page is the same kind of thing; the others borrow the nearest. */
+const TABS: Array<{ page: Page; label: string; icon: ReactElement | undefined }> = [
+  { page: 'deployments', label: 'Deployments', icon: ICONS.deployments },
+  { page: 'tokens', label: 'Tunnel tokens', icon: ICONS.gateway },
+  { page: 'keys', label: 'API keys', icon: ICONS.settings },
+  { page: 'devices', label: 'Devices', icon: ICONS.detected },
+  { page: 'usage', label: 'Usage', icon: ICONS.logs },
+  { page: 'requests', label: 'Request log', icon: ICONS.requests },
 ];
 
 function CurrentPage() {
@@ -66,7 +69,7 @@ function ErrorNote() {
     <div className="toasts">
       <div className="toast error" role="alert">
         <span>{error}</span>
-        <button type="button" className="ghost" aria-label="Dismiss" onClick={() => setError(null)}>×</button>
+        <button type="button" aria-label="Dismiss" onClick={() => setError(null)}>×</button>
       </div>
     </div>
   );
@@ -81,21 +84,26 @@ export function DashboardShell() {
   if (phase === 'signed-out') return <SignInView />;
   return (
     <div className="app">
-      <header className="top">
-        <span className="brand">Tokios</span>
-        <nav aria-label="Dashboard">
-          {TABS.map((tab) => (
-            <button key={tab.page} type="button" className={`tab ${page === tab.page ? 'active' : ''}`} aria-current={page === tab.page ? 'page' : undefined} onClick={() => go(tab.page)}>
-              {tab.label}
-            </button>
-          ))}
-        </nav>
+      <header className="titlebar">
+        <span className="brand"><Mark /> Tokios</span>
         <div className="spacer" />
-        <span className="muted" data-testid="signed-in-as">{email}</span>
-        <button type="button" className="ghost" onClick={() => void signOut()}>Sign out</button>
+        <div className="title-status">
+          <span className="muted" data-testid="signed-in-as">{email}</span>
+          <button type="button" className="ghost small" onClick={() => void signOut()}>Sign out</button>
+        </div>
       </header>
+      <nav className="sidebar" aria-label="Dashboard">
+        {TABS.map((tab) => (
+          <button key={tab.page} type="button" className="nav-item" aria-label={tab.label} title={tab.label} aria-current={page === tab.page ? 'page' : undefined} onClick={() => go(tab.page)}>
+            {tab.icon}
+            <span className="label">{tab.label}</span>
+          </button>
+        ))}
+      </nav>
       <main>
-        <CurrentPage />
+        <div className="page">
+          <CurrentPage />
+        </div>
       </main>
       <CreatedDialog />
       <ErrorNote />

@@ -1,3 +1,4 @@
+import { PageHeader } from '../../components/controls';
 import { useEffect } from 'react';
 import type { DeploymentState } from '../../../shared/hosted-api';
 import { formatMs, formatRate, formatUptime, KIND_LABEL } from '../../format';
@@ -26,9 +27,7 @@ export function DeploymentsView() {
 
   return (
     <section aria-labelledby="deployments-title">
-      <div className="toolbar">
-        <h1 id="deployments-title">Deployments</h1>
-      </div>
+      <PageHeader title="Deployments" id="deployments-title" sub="Live: refreshed every two seconds while this page is open." />
       {deployments.length === 0 ? (
         <div className="empty">
           <p>No deployments yet.</p>

@@ -1,3 +1,4 @@
+import { PageHeader } from '../../components/controls';
 import { formatMs } from '../../format';
 import { useDashboard, useDashboardActions } from '../dashboard-store';
 
@@ -7,10 +8,9 @@ export function RequestLogView() {
   const { refresh } = useDashboardActions();
   return (
     <section aria-labelledby="requests-title">
-      <div className="toolbar">
-        <h1 id="requests-title">Request log</h1>
+      <PageHeader title="Request log" id="requests-title" sub="Metadata only: never a body.">
         <button type="button" className="ghost" onClick={() => void refresh('requests')}>Refresh</button>
-      </div>
+      </PageHeader>
       {requests.length === 0 ? (
         <p className="empty">No requests yet.</p>
       ) : (

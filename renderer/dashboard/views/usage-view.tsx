@@ -1,5 +1,6 @@
 import type { UsageBucket, UsageReport } from '../../../shared/hosted-api';
-import { Chart } from '../../components/controls';
+import { PageHeader } from '../../components/controls';
+import { TimeChart, type ChartPoint } from '../../components/time-chart';
 import { formatMs } from '../../format';
 import { useDashboard, useDashboardActions, type Granularity } from '../dashboard-store';
 
@@ -7,18 +8,18 @@ import { useDashboard, useDashboardActions, type Granularity } from '../dashboar
 
 const STEP_MS: Record<Granularity, number> = { hour: 3_600_000, day: 86_400_000 };
 
-/** One series per group, with a value for every bucket of the period (zero where none). */
-function series(report: UsageReport, group: (b: UsageBucket) => string, value: (b: UsageBucket) => number, granularity: Granularity): Map<string, number[]> {
+/** One series per group, with a point for every bucket of the period (zero where none). */
+function series(report: UsageReport, group: (b: UsageBucket) => string, value: (b: UsageBucket) => number, granularity: Granularity): Map<string, ChartPoint[]> {
   const step = STEP_MS[granularity];
   const first = Date.parse(report.from) - (Date.parse(report.from) % step);
   const count = Math.max(1, Math.ceil((Date.parse(report.to) - first) / step));
-  const out = new Map<string, number[]>();
+  const out = new Map<string, ChartPoint[]>();
   for (const bucket of report.data) {
     const name = group(bucket);
-    let values = out.get(name);
-    if (!values) out.set(name, (values = new Array<number>(count).fill(0)));
+    let points = out.get(name);
+    if (!points) out.set(name, (points = Array.from({ length: count }, (_, i) => ({ t: first + i * step, v: 0 }))));
     const index = Math.floor((Date.parse(bucket.start!) - first) / step);
-    if (index >= 0 && index < count) values[index]! += value(bucket);
+    if (index >= 0 && index < count) points[index]!.v! += value(bucket);
   }
   return out;
 }
@@ -26,13 +27,13 @@ function series(report: UsageReport, group: (b: UsageBucket) => string, value: (
 function Totals({ report }: { report: UsageReport }) {
   const t = report.totals;
   return (
-    <dl className="stats" aria-label="Totals">
-      <div><dt>Requests</dt><dd data-testid="usage-requests">{t.requests}</dd></div>
-      <div><dt>Tokens in</dt><dd data-testid="usage-input-tokens">{t.input_tokens}</dd></div>
-      <div><dt>Tokens out</dt><dd data-testid="usage-output-tokens">{t.output_tokens}</dd></div>
-      <div><dt>Errors</dt><dd>{t.errors.client + t.errors.server + t.errors.rate_limited}</dd></div>
-      <div><dt>Mean time to first token</dt><dd>{formatMs(t.ttft_ms_avg)}</dd></div>
-      <div><dt>Mean duration</dt><dd>{formatMs(t.duration_ms_avg)}</dd></div>
+    <dl className="tiles" aria-label="Totals">
+      <div className="tile"><dt>Requests</dt><dd data-testid="usage-requests">{t.requests}</dd></div>
+      <div className="tile"><dt>Tokens in</dt><dd data-testid="usage-input-tokens">{t.input_tokens}</dd></div>
+      <div className="tile"><dt>Tokens out</dt><dd data-testid="usage-output-tokens">{t.output_tokens}</dd></div>
+      <div className="tile"><dt>Errors</dt><dd>{t.errors.client + t.errors.server + t.errors.rate_limited}</dd></div>
+      <div className="tile"><dt>Mean time to first token</dt><dd>{formatMs(t.ttft_ms_avg)}</dd></div>
+      <div className="tile"><dt>Mean duration</dt><dd>{formatMs(t.duration_ms_avg)}</dd></div>
     </dl>
   );
 }
@@ -42,17 +43,16 @@ export function UsageView() {
   const { loadUsage } = useDashboardActions();
   const { granularity, byDeployment, byKey } = usage;
   const plain = (v: number | null): string => (v === null ? '—' : String(Math.round(v)));
+  const axis = (v: number): string => String(Math.round(v));
   return (
     <section aria-labelledby="usage-title">
-      <div className="toolbar">
-        <h1 id="usage-title">Usage</h1>
-        <div className="spacer" />
+      <PageHeader title="Usage" id="usage-title">
         {(['hour', 'day'] as const).map((g) => (
-          <button key={g} type="button" className={`tab ${granularity === g ? 'active' : ''}`} aria-pressed={granularity === g} onClick={() => void loadUsage(g)}>
+          <button key={g} type="button" className={granularity === g ? '' : 'ghost'} aria-pressed={granularity === g} onClick={() => void loadUsage(g)}>
             By {g}
           </button>
         ))}
-      </div>
+      </PageHeader>
       {!byDeployment || !byKey ? (
         <p className="muted" role="status">Loading…</p>
       ) : (
@@ -62,16 +62,16 @@ export function UsageView() {
           {byDeployment.data.length === 0 && <p className="muted">No traffic in this period.</p>}
           <div className="charts">
             {[...series(byDeployment, (b) => b.deployment || '(no model)', (b) => b.input_tokens + b.output_tokens, granularity)].map(([name, values]) => (
-              <Chart key={`t-${name}`} title={`${name}: tokens per ${granularity}`} values={values} unit="tokens" format={plain} />
+              <TimeChart key={`t-${name}`} title={`${name}: tokens per ${granularity}`} points={values} format={plain} axis={axis} floor={10} empty="No tokens in this span" />
             ))}
             {[...series(byDeployment, (b) => b.deployment || '(no model)', (b) => b.requests, granularity)].map(([name, values]) => (
-              <Chart key={`r-${name}`} title={`${name}: requests per ${granularity}`} values={values} unit="requests" format={plain} />
+              <TimeChart key={`r-${name}`} title={`${name}: requests per ${granularity}`} points={values} format={plain} axis={axis} floor={5} empty="No requests in this span" />
             ))}
           </div>
           <h2>Per API key</h2>
           <div className="charts">
             {[...series(byKey, (b) => b.key_label ?? b.key_id ?? '?', (b) => b.requests, granularity)].map(([name, values]) => (
-              <Chart key={name} title={`${name}: requests per ${granularity}`} values={values} unit="requests" format={plain} />
+              <TimeChart key={name} title={`${name}: requests per ${granularity}`} points={values} format={plain} axis={axis} floor={5} empty="No requests in this span" />
             ))}
           </div>
         </>
