@@ -28,7 +28,8 @@ test('a wrong hosted-gateway URL is found out in the dialog and nothing stops; a
   const hosted = startTokios(['gateway', '--port', '0', '--data', dir.path]);
   try {
     const url = (await hosted.waitFor(/(http:\/\/127\.0\.0\.1:\d+)/, 20_000))[1]!;
-    const key = (await runTokios(['key', 'create', '--data', dir.path])).stdout.trim().split('\n').at(-1)!;
+    // An admin key: the app creates tunnel tokens and registers names with it.
+    const key = (await runTokios(['key', 'create', '--data', dir.path, '--scope', 'admin'])).stdout.trim().split('\n').at(-1)!;
     await tokios.go('Gateway');
     await page.getByRole('button', { name: 'Switch to a hosted gateway…' }).click();
     await dialog.getByLabel('Gateway URL').fill(url);

@@ -33,9 +33,11 @@ export async function checkGateway(rawUrl: string, apiKey: string | null, curren
       await client.list(apiKey);
       result.keyAccepted = true;
     } catch (error) {
-      if (!(isTokiosError(error) && error.code === 'UNAUTHORIZED')) throw error;
+      if (!(isTokiosError(error) && (error.code === 'UNAUTHORIZED' || error.code === 'FORBIDDEN'))) throw error;
       result.keyAccepted = false;
-      result.problem = `${url} does not accept this API key. Paste a key that gateway issued (tokios key create on that machine), or leave the field empty.`;
+      result.problem = error.code === 'FORBIDDEN'
+        ? `${url} knows this API key, but it is a client key: the app needs an admin key there to create tunnel tokens and register names (tokios key create --scope admin), or sign in to that gateway instead.`
+        : `${url} does not accept this API key. Paste an admin key that gateway issued (tokios key create --scope admin on that machine), or leave the field empty.`;
       return result;
     }
   }
