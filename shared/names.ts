@@ -9,8 +9,11 @@ export const DEPLOYMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 export const TUNNEL_TOKEN_PREFIX = 'tt-';
 export const API_KEY_PREFIX = 'sk-tokios-';
 
+/** The shortest body (after the prefix) accepted as a token or key; minted ones have 43 characters. */
+export const MIN_SECRET_BODY_CHARS = 20;
+
 /** Tokens and keys minted here: prefix + 43 base64url characters (256 random bits). */
-const SECRET_BODY = /^[A-Za-z0-9_-]{20,200}$/;
+const SECRET_BODY = new RegExp(`^[A-Za-z0-9_-]{${MIN_SECRET_BODY_CHARS},200}$`);
 
 /** Why `name` is not a valid deployment name, or null when it is. */
 export function deploymentNameProblem(name: unknown): string | null {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { addLogSink, Logger, peerText, REPEAT_WINDOW_MS, type LogRecord } from './logger.js';
+import { mintSecret } from '../gateway/secrets.js';
+import { addLogSink, Logger, peerText, redact, REPEAT_WINDOW_MS, type LogRecord } from './logger.js';
 
 let lines: string[] = [];
 let removeSink: () => void = () => {};
@@ -75,5 +76,32 @@ describe('one record, one line', () => {
   it('escapes a line break that reached the logger unescaped', () => {
     new Logger('test').warn('reset mid-response: x\n2026-01-01T00:00:00.000Z ERROR [gateway:1] forged\r\u2028');
     expect(lines).toEqual(['warn reset mid-response: x\\n2026-01-01T00:00:00.000Z ERROR [gateway:1] forged\\r\\u2028']);
+  });
+
+  it('escapes C1 controls, ESC and DEL, which terminals act on, wherever they come from', () => {
+    // 0x9b is a one-byte CSI: on terminals that honour C1 it clears the screen or recolours lines.
+    new Logger('test').warn('origin http://a\u009b2J\u009b31mFORGED \u001b[2K\u007f\u0085 tab\tkept');
+    expect(lines).toEqual(['warn origin http://a\\u009b2J\\u009b31mFORGED \\u001b[2K\\u007f\\u0085 tab\tkept']);
+  });
+});
+
+describe('redact', () => {
+  const token = mintSecret('tunnel-token');
+  const key = mintSecret('api-key');
+  it.each([
+    ['on its own', `token ${token} rejected`],
+    ['right after a letter', `authorization: Bearer${key}`],
+    ['right after an underscore', `GET /x?api_key_${key}`],
+    ['right after a digit (a percent-encoded quote)', `body=%7B%22tunnel_token%22%3A%22${token}%22%7D`],
+    ['glued to text after it', `${token}_and_more`],
+  ])('removes a secret %s', (_where, line) => {
+    const out = redact(line);
+    expect(out).not.toContain(token.slice(3, 20));
+    expect(out).not.toContain(key.slice(10, 27));
+    expect(out).toMatch(/(tt-|sk-tokios-)\[redacted\]/);
+  });
+
+  it('keeps words that merely contain a prefix', () => {
+    for (const text of ['Scott-Smith wrote', 'matt-finish and butt-joint', 'sk-tokios-short']) expect(redact(text)).toBe(text);
   });
 });

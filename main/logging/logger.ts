@@ -6,6 +6,8 @@
  * count (no log flood from a peer that retries a wrong secret or a broken frame).
  */
 
+import { API_KEY_PREFIX, MIN_SECRET_BODY_CHARS, TUNNEL_TOKEN_PREFIX } from '../../shared/names.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -19,8 +21,14 @@ export interface LogRecord {
 
 export type LogSink = (record: LogRecord) => void;
 
-/** Anything shaped like a tunnel token or API key, wherever it appears in a message. */
-const SECRET_PATTERN = /\b(tt-|sk-tokios-)[A-Za-z0-9_-]{8,}/g;
+/**
+ * Anything shaped like a tunnel token or API key, wherever it appears in a message: glued
+ * to a word (`Bearersk-tokios-…`, `api_key_sk-tokios-…`, `%22tt-…` in an encoded body) as
+ * much as on its own, so no word boundary is asked for. What keeps words like `Scott-…`
+ * whole is the body's length: at least the shortest one the gateway accepts as a secret
+ * (minted ones have 43 characters).
+ */
+const SECRET_PATTERN = new RegExp(`(${TUNNEL_TOKEN_PREFIX}|${API_KEY_PREFIX})[A-Za-z0-9_-]{${MIN_SECRET_BODY_CHARS},}`, 'g');
 const extraSecrets = new Set<string>();
 
 /** Redacts a secret that does not look like one of ours (an upstream's own key, say). */
@@ -54,17 +62,24 @@ export function peerText(text: unknown, max = MAX_PEER_TEXT): string {
   return value.length > max ? `${escaped}… (${value.length} characters)` : escaped;
 }
 
-/** What would start a new line in a log file or on a terminal. */
-const LINE_BREAK = /[\r\n\u0085\u2028\u2029]/;
-const LINE_BREAKS = /[\r\n\u0085\u2028\u2029]/g;
-const LINE_BREAK_ESCAPES: Record<string, string> = { '\r': '\\r', '\n': '\\n', '\u0085': '\\u0085', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+/**
+ * What would start a new line in a log file or drive a terminal: C0 controls but the tab
+ * (a newline, ESC), DEL, C1 controls (0x80–0x9f: 0x85 is a line break, 0x9b opens a
+ * control sequence on terminals that honour C1) and the Unicode line separators.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is what it is for
+const UNSAFE_IN_LINE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/;
+const UNSAFE_IN_LINE_ALL = new RegExp(UNSAFE_IN_LINE.source, 'g');
+const SHORT_ESCAPES: Record<string, string> = { '\r': '\\r', '\n': '\\n' };
 
 /**
- * One record is one line, whatever a call site forgot: a line break that reached the
- * logger unescaped is escaped here (peerText does this and more for peer strings).
+ * One record is one line that cannot rewrite the terminal showing it, whatever a call site
+ * forgot: a control character that reached the logger unescaped is escaped here (peerText
+ * does this and more for peer strings).
  */
 function oneLine(text: string): string {
-  return LINE_BREAK.test(text) ? text.replace(LINE_BREAKS, (c) => LINE_BREAK_ESCAPES[c]!) : text;
+  if (!UNSAFE_IN_LINE.test(text)) return text;
+  return text.replace(UNSAFE_IN_LINE_ALL, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** When repeated warnings are summed up; tests pass a fake one. */
@@ -136,8 +151,17 @@ export class Logger {
    * `rejected-token 203.0.113.9`); messages of different kinds never hold each other back.
    */
   warnRepeated(kind: string, message: string): void {
-    if (LEVEL_ORDER.warn < LEVEL_ORDER[minLevel]) return;
-    const key = `${this.component}\u0000${kind}`;
+    this.repeated('warn', kind, message);
+  }
+
+  /** An error a peer could make happen again and again (a bug one request meets), held back like {@link warnRepeated}. */
+  errorRepeated(kind: string, message: string): void {
+    this.repeated('error', kind, message);
+  }
+
+  private repeated(level: 'warn' | 'error', kind: string, message: string): void {
+    if (LEVEL_ORDER[level] < LEVEL_ORDER[minLevel]) return;
+    const key = `${this.component}\u0000${level}\u0000${kind}`;
     const open = repeats.get(key);
     if (open) {
       open.suppressed++;
@@ -145,13 +169,13 @@ export class Logger {
       return;
     }
     repeats.set(key, { suppressed: 0, latest: message });
-    this.warn(message);
+    this.log(level, message);
     this.clock.schedule(() => {
       const closed = repeats.get(key);
       repeats.delete(key);
       if (!closed || closed.suppressed === 0) return;
       const more = closed.suppressed - 1;
-      this.warn(more > 0 ? `${closed.latest} (and ${more} more in the last ${REPEAT_WINDOW_MS / 1000} s)` : closed.latest);
+      this.log(level, more > 0 ? `${closed.latest} (and ${more} more in the last ${REPEAT_WINDOW_MS / 1000} s)` : closed.latest);
     }, REPEAT_WINDOW_MS);
   }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TokiosError } from '../../../shared/errors.js';
-import type { Logger } from '../../logging/logger.js';
+import { peerText, type Logger } from '../../logging/logger.js';
 
 /**
  * Cross-origin access for browser apps that call the gateway with an SDK. Off unless the
@@ -53,7 +53,8 @@ export class CorsPolicy {
     if (!allowed) {
       if (this.warned.size < 100 && !this.warned.has(origin)) {
         this.warned.add(origin);
-        this.log.warn(`refused a cross-origin request from ${JSON.stringify(origin.slice(0, 200))}: ${this.enabled ? 'not in the allowed origins' : 'CORS is off'}; allow it with --cors-origin ${origin.slice(0, 200)}`);
+        // The origin is whatever an unauthenticated peer sent: escaped, so it cannot forge or recolour a line.
+        this.log.warn(`refused a cross-origin request from "${peerText(origin)}": ${this.enabled ? 'not in the allowed origins' : 'CORS is off'}; allow it with --cors-origin ${peerText(origin)}`);
       }
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(`This gateway does not accept cross-origin requests from ${origin}. Its operator can allow them with --cors-origin.\n`);

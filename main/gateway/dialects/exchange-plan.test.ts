@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type HelloPayload, type RequestHead, type UpstreamKind } from '../../../shared/tunnel-protocol.js';
 import { upstreamEndpoints } from '../../../shared/upstream-endpoints.js';
-import { Logger } from '../../logging/logger.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { addLogSink, Logger, type LogRecord } from '../../logging/logger.js';
 import { CorsPolicy, parseCorsOrigins } from './cors-policy.js';
 import { planExchange } from './exchange-plan.js';
 
@@ -63,5 +64,25 @@ describe('CORS origins', () => {
   it('is off without origins', () => {
     expect(new CorsPolicy([], new Logger('test')).enabled).toBe(false);
     expect(new CorsPolicy(['*'], new Logger('test')).enabled).toBe(true);
+  });
+
+  it('logs a refused origin escaped: an unauthenticated peer cannot forge or recolour the line', () => {
+    const records: LogRecord[] = [];
+    const detach = addLogSink((record) => records.push(record));
+    try {
+      // What Node hands over for the byte 0x9b (CSI on terminals that honour C1) in a header value.
+      const origin = 'http://a\u009b2J\u009b31mFORGED "x"';
+      const req = { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } } as unknown as IncomingMessage;
+      let status = 0;
+      const res = { setHeader() {}, writeHead: (code: number) => (status = code), end() {} } as unknown as ServerResponse;
+      expect(new CorsPolicy([], new Logger('test')).handle(req, res)).toBe(true);
+      expect(status).toBe(403);
+      const line = records.map((r) => r.message).join('\n');
+      expect(line).toContain('refused a cross-origin request from "http://a\\u009b2J\\u009b31mFORGED \\"x\\""');
+      expect(line).toContain('allow it with --cors-origin http://a\\u009b2J\\u009b31mFORGED \\"x\\"');
+      expect(line).not.toMatch(/[\u0080-\u009f]/);
+    } finally {
+      detach();
+    }
   });
 });
