@@ -70,6 +70,15 @@ describe('requests become Chat Completions requests', () => {
     expect(refuse(translateResponses, { input: 'x', tools: [{ type: 'web_search_preview' }] })).toMatch(/tools\[0\]: web_search_preview tools/);
   });
 
+  it('carries turns of more blocks than a call takes arguments (no spread overflows the stack)', () => {
+    const results = Array.from({ length: 200_000 }, (_, i) => ({ type: 'tool_result', tool_use_id: `t${i}`, content: '' }));
+    const messages = translateMessages({ messages: [{ role: 'user', content: [...results, { type: 'text', text: 'go on' }] }] }, 'd').chat.messages;
+    expect(messages).toHaveLength(200_001);
+    expect(messages.at(-1)).toEqual({ role: 'user', content: 'go on' });
+    const input = Array.from({ length: 200_000 }, () => ({ role: 'user', content: 'x' }));
+    expect(translateResponses({ instructions: 'be brief', input }, 'd').chat.messages).toHaveLength(200_001);
+  });
+
   it('asks for usage in streams, so the translated stream can report it', () => {
     expect(translateMessages({ stream: true, messages: [{ role: 'user', content: 'x' }] }, 'd').chat.stream_options).toEqual({ include_usage: true });
     expect(translateResponses({ stream: true, input: 'x' }, 'd').chat.stream_options).toEqual({ include_usage: true });

@@ -84,7 +84,7 @@ function conversation(messages: unknown): ChatMessage[] {
     const blocks = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
     if (!Array.isArray(blocks)) throw new TranslationError(`messages[${i}].content must be a string or an array of content blocks`);
     if (message.role === 'assistant') out.push(assistantTurn(blocks, i));
-    else out.push(...userTurn(blocks, i));
+    else userTurn(blocks, i, out);
   });
   return out;
 }
@@ -105,9 +105,12 @@ function assistantTurn(blocks: unknown[], i: number): ChatMessage {
   return calls.length > 0 ? { role: 'assistant', content: text || null, tool_calls: calls } : { role: 'assistant', content: text };
 }
 
-/** A user turn: its tool results first (as `tool` messages), then what the user said. */
-function userTurn(blocks: unknown[], i: number): ChatMessage[] {
-  const results: ChatMessage[] = [];
+/**
+ * A user turn, appended to `out`: its tool results first (as `tool` messages), then what the
+ * user said. Appended one by one, never spread into a call: a turn may hold more blocks
+ * than a call takes arguments.
+ */
+function userTurn(blocks: unknown[], i: number, out: ChatMessage[]): void {
   const parts: ChatContentPart[] = [];
   blocks.forEach((block, j) => {
     const where = `messages[${i}].content[${j}]`;
@@ -116,17 +119,16 @@ function userTurn(blocks: unknown[], i: number): ChatMessage[] {
       if (typeof block.tool_use_id !== 'string') throw new TranslationError(`${where}: a tool_result block needs a tool_use_id`);
       const inner: ChatContentPart[] = typeof block.content === 'string' ? [{ type: 'text', text: block.content }] : Array.isArray(block.content) ? block.content.map((b, k) => part(b, `${where}.content[${k}]`)) : [];
       const text = inner.filter((p) => p.type === 'text').map((p) => (p as { text: string }).text).join('\n');
-      results.push({ role: 'tool', tool_call_id: block.tool_use_id, content: block.is_error === true ? `Error: ${text}` : text });
+      out.push({ role: 'tool', tool_call_id: block.tool_use_id, content: block.is_error === true ? `Error: ${text}` : text });
       // Chat Completions tool messages carry text only: images a tool returned follow as user content.
-      parts.push(...inner.filter((p) => p.type === 'image_url'));
+      for (const p of inner) if (p.type === 'image_url') parts.push(p);
     } else {
       parts.push(part(block, where));
     }
   });
-  if (parts.length === 0) return results;
+  if (parts.length === 0) return;
   const textOnly = parts.every((p) => p.type === 'text');
-  const content = textOnly ? parts.map((p) => (p as { text: string }).text).join('\n') : parts;
-  return [...results, { role: 'user', content }];
+  out.push({ role: 'user', content: textOnly ? parts.map((p) => (p as { text: string }).text).join('\n') : parts });
 }
 
 function part(block: unknown, where: string): ChatContentPart {

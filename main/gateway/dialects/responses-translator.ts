@@ -31,7 +31,7 @@ export const translateResponses: Translate = (body, deployment) => {
   if (body.background === true) throw new TranslationError('background responses are not available on this deployment');
   const messages: ChatMessage[] = [];
   if (typeof body.instructions === 'string' && body.instructions) messages.push({ role: 'system', content: body.instructions });
-  messages.push(...conversation(body.input));
+  conversation(body.input, messages);
   const chat: ChatRequest = { model: deployment, messages: mergeLeadingSystem(messages) };
   if (typeof body.max_output_tokens === 'number') chat.max_tokens = body.max_output_tokens;
   if (typeof body.temperature === 'number') chat.temperature = body.temperature;
@@ -71,10 +71,13 @@ class ResponsesTranslation implements Translation {
   }
 }
 
-function conversation(input: unknown): ChatMessage[] {
-  if (typeof input === 'string') return [{ role: 'user', content: input }];
+/** `input` as Chat Completions messages, appended to `out` one by one (never spread into a call: it may hold more items than a call takes arguments). */
+function conversation(input: unknown, out: ChatMessage[]): void {
+  if (typeof input === 'string') {
+    out.push({ role: 'user', content: input });
+    return;
+  }
   if (!Array.isArray(input) || input.length === 0) throw new TranslationError('`input` must be a string or a non-empty array of input items');
-  const out: ChatMessage[] = [];
   input.forEach((item, i) => {
     const where = `input[${i}]`;
     if (!isObject(item)) throw new TranslationError(`${where} must be an object`);
@@ -94,7 +97,6 @@ function conversation(input: unknown): ChatMessage[] {
       throw new TranslationError(`${where}: ${String(type)} items are not available on this deployment (messages, function_call and function_call_output are)`);
     }
   });
-  return out;
 }
 
 /**
