@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
-import { decodeFrames, encodeFrame } from '../../main/tunnel/frame-codec.js';
-import { DEFAULT_LIMITS, FLAG_END_STREAM, FrameType, TUNNEL_SUBPROTOCOL, type RequestHead, type SettingsPayload, type TunnelLimits } from '../../shared/tunnel-protocol.js';
+import { decodeFrames, encodeFrame, parseWindowUpdate } from '../../main/tunnel/frame-codec.js';
+import { DEFAULT_LIMITS, FLAG_END_STREAM, FrameType, TUNNEL_SUBPROTOCOL, type HelloPayload, type RequestHead, type SettingsPayload, type TunnelLimits } from '../../shared/tunnel-protocol.js';
 import { pollUntil } from './rogue-gateway.js';
 
 /**
@@ -25,24 +25,29 @@ export class RogueConnector {
   /** Called for every request once its body ended; unanswered when not set. */
   onRequest: ((request: RogueRequest) => void) | null = null;
   private readonly open = new Map<number, { head: RequestHead; chunks: Buffer[] }>();
+  /** Response bytes the gateway lets this side send: on the connection, and per stream once it granted more. */
+  private connectionCredit = DEFAULT_LIMITS.connectionWindow;
+  private readonly streamCredit = new Map<number, number>();
+  private creditWaiters: Array<() => void> = [];
 
   private constructor(private readonly ws: WebSocket) {
     this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.once('close', () => this.wake());
     ws.on('error', () => undefined);
     ws.on('message', (data: Buffer) => {
       decodeFrames(data, (type, flags, streamId, payload) => this.onFrame(type, flags, streamId, Buffer.from(payload)));
     });
   }
 
-  /** Dials `gatewayUrl`'s tunnel with `token` and says Hello. */
-  static async connect(gatewayUrl: string, token: string, limits: TunnelLimits = DEFAULT_LIMITS): Promise<RogueConnector> {
+  /** Dials `gatewayUrl`'s tunnel with `token` and says Hello (an OpenAI-compatible upstream unless `hello` says otherwise). */
+  static async connect(gatewayUrl: string, token: string, limits: TunnelLimits = DEFAULT_LIMITS, hello: Partial<HelloPayload> = {}): Promise<RogueConnector> {
     const ws = new WebSocket(`${gatewayUrl.replace(/^http/, 'ws')}/v1/tunnel`, TUNNEL_SUBPROTOCOL, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
     const rogue = new RogueConnector(ws);
-    rogue.send(encodeFrame(FrameType.Hello, 0, 0, JSON.stringify({ version: 'rogue', upstreamKind: 'openai', models: [], model: null, limits })));
+    rogue.send(encodeFrame(FrameType.Hello, 0, 0, JSON.stringify({ version: 'rogue', upstreamKind: 'openai', models: [], model: null, limits, ...hello })));
     return rogue;
   }
 
@@ -68,6 +73,26 @@ export class RogueConnector {
     if (end) this.send(encodeFrame(FrameType.Data, FLAG_END_STREAM, streamId));
   }
 
+  /**
+   * Sends `chunk` as one Data frame once the gateway's windows allow it, as an honest
+   * connector must (past them the gateway closes the tunnel). False when the stream or
+   * tunnel went away first.
+   */
+  async sendWithinWindow(streamId: number, chunk: Buffer | string): Promise<boolean> {
+    const bytes = Buffer.from(chunk);
+    for (;;) {
+      if (this.ws.readyState !== WebSocket.OPEN || this.resets.has(streamId)) return false;
+      const stream = this.streamCredit.get(streamId) ?? this.settings?.limits.streamWindow ?? DEFAULT_LIMITS.streamWindow;
+      if (Math.min(stream, this.connectionCredit) >= bytes.length) {
+        this.streamCredit.set(streamId, stream - bytes.length);
+        this.connectionCredit -= bytes.length;
+        this.send(encodeFrame(FrameType.Data, 0, streamId, bytes));
+        return true;
+      }
+      await new Promise<void>((resolve) => this.creditWaiters.push(resolve));
+    }
+  }
+
   reset(streamId: number, code: number, reason: string): void {
     const reasonBytes = Buffer.from(reason);
     const payload = Buffer.alloc(4 + reasonBytes.length);
@@ -80,11 +105,21 @@ export class RogueConnector {
     this.ws.terminate();
   }
 
+  private wake(): void {
+    for (const wake of this.creditWaiters.splice(0)) wake();
+  }
+
   private onFrame(type: number, flags: number, streamId: number, payload: Buffer): void {
     if (type === FrameType.Settings) this.settings = JSON.parse(payload.toString()) as SettingsPayload;
     else if (type === FrameType.RequestHead) this.open.set(streamId, { head: JSON.parse(payload.toString()) as RequestHead, chunks: [] });
     else if (type === FrameType.Data) this.open.get(streamId)?.chunks.push(payload);
     else if (type === FrameType.Reset) this.resets.set(streamId, { code: payload.readUInt32BE(0), reason: payload.subarray(4).toString() });
+    else if (type === FrameType.WindowUpdate) {
+      const increment = parseWindowUpdate(payload);
+      if (streamId === 0) this.connectionCredit += increment;
+      else this.streamCredit.set(streamId, (this.streamCredit.get(streamId) ?? this.settings?.limits.streamWindow ?? DEFAULT_LIMITS.streamWindow) + increment);
+    }
+    if (type === FrameType.WindowUpdate || type === FrameType.Reset) this.wake();
     if ((type === FrameType.RequestHead || type === FrameType.Data) && flags & FLAG_END_STREAM) {
       const stream = this.open.get(streamId);
       if (!stream) return;

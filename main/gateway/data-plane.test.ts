@@ -1,13 +1,16 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeFrame } from '../tunnel/frame-codec.js';
 import { tempDir } from '../../e2e/support/processes.js';
 import { rawExchange, rawPost } from '../../e2e/support/raw-http.js';
 import { RogueConnector, type RogueRequest } from '../../e2e/support/rogue-connector.js';
 import { pollUntil } from '../../e2e/support/rogue-gateway.js';
-import { ResetCode } from '../../shared/tunnel-protocol.js';
-import { Logger } from '../logging/logger.js';
-import { startGateway, type Gateway } from './gateway-server.js';
+import { DEFAULT_LIMITS, FLAG_END_STREAM, FrameType, ResetCode, type HelloPayload } from '../../shared/tunnel-protocol.js';
+import { addLogSink, Logger, type LogRecord } from '../logging/logger.js';
+import { startGateway, type Gateway, type GatewayOptions } from './gateway-server.js';
 import { IMPLICIT_ACCOUNT_ID } from './gateway-store.js';
+import type { GatewayRequestRecord } from './request-observer.js';
+import { mintSecret } from './secrets.js';
 
 /**
  * The data plane with a real gateway and real tunnels; the connectors are scripted peers
@@ -18,16 +21,16 @@ interface Rig {
   gateway: Gateway;
   key: string;
   dir: { remove: () => void };
-  /** Mints a token, registers `name` to it, and connects a scripted connector. */
-  deploy(name: string): Promise<{ token: string; connector: RogueConnector }>;
+  /** Mints a token, registers `name` to it, and connects a scripted connector (saying `hello`). */
+  deploy(name: string, hello?: Partial<HelloPayload>): Promise<{ token: string; connector: RogueConnector }>;
   post(body: string | object, headers?: Record<string, string>, path?: string): Promise<{ status: number; json: any; headers: Headers }>;
 }
 
 const connectors: RogueConnector[] = [];
 
-async function startRig(offlineGraceMs: number): Promise<Rig> {
+async function startRig(offlineGraceMs: number, options: Partial<GatewayOptions> = {}): Promise<Rig> {
   const dir = tempDir();
-  const gateway = await startGateway({ dataDir: `${dir.path}/gw`, port: 0, offlineGraceMs, maxBodyBytes: 4096, log: new Logger('test-gateway') });
+  const gateway = await startGateway({ dataDir: `${dir.path}/gw`, port: 0, offlineGraceMs, maxBodyBytes: 4096, log: new Logger('test-gateway'), ...options });
   const key = (await gateway.admin.createKey(IMPLICIT_ACCOUNT_ID, { scope: 'admin' })).key!;
   const post: Rig['post'] = async (body, headers = {}, path = '/v1/chat/completions') => {
     const response = await fetch(gateway.url + path, {
@@ -42,11 +45,11 @@ async function startRig(offlineGraceMs: number): Promise<Rig> {
     key,
     dir,
     post,
-    async deploy(name) {
+    async deploy(name, hello = {}) {
       const token = (await gateway.admin.createToken(IMPLICIT_ACCOUNT_ID, {})).token!;
       const registered = await fetch(`${gateway.url}/v1/deployments`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ name, token }) });
       expect(registered.status).toBe(201);
-      const connector = await RogueConnector.connect(gateway.url, token);
+      const connector = await RogueConnector.connect(gateway.url, token, DEFAULT_LIMITS, hello);
       connectors.push(connector);
       await connector.serving();
       return { token, connector };
@@ -204,5 +207,104 @@ describe('data plane: refused streams and cancellation', () => {
     await pollUntil(() => streaming !== null && alpha.resets.has(streaming.streamId), 'the cancel to reach the connector');
     expect(alpha.resets.get(streaming!.streamId)).toEqual({ code: ResetCode.Cancel, reason: 'client disconnected' });
     answerAs(alpha, 'alpha');
+  });
+});
+
+describe('data plane: translated routes facing hostile peers', () => {
+  /** A connector in front of a llama.cpp build without Messages or Responses: those get translated. */
+  const CHAT_ONLY: Partial<HelloPayload> = { upstreamKind: 'llamacpp', endpoints: ['/v1/chat/completions'], models: ['m'], model: 'm' };
+  const messages = (body: object, stream = false): string => JSON.stringify({ model: 'chat-only', max_tokens: 5, stream, ...body });
+  const anthropic = { 'anthropic-version': '2023-06-01' };
+  let translated: Rig;
+  let connector: RogueConnector;
+  let token: string;
+  const errors: LogRecord[] = [];
+  let detach = (): void => {};
+
+  beforeAll(async () => {
+    detach = addLogSink((record) => record.level === 'error' && errors.push(record));
+    translated = await startRig(10_000, { maxBodyBytes: 16 << 20 });
+    ({ connector, token } = await translated.deploy('chat-only', CHAT_ONLY));
+  });
+
+  afterAll(async () => {
+    detach();
+    await translated.gateway.destroy();
+    translated.dir.remove();
+  });
+
+  it('a Messages turn of 150,000 tool results: 413 in Anthropic\'s shape naming the limit, also after waiting for its tunnel; no error escapes', async () => {
+    const results = Array.from({ length: 150_000 }, () => ({ type: 'tool_result', tool_use_id: 't', content: '' }));
+    const body = messages({ messages: [{ role: 'user', content: results }] });
+    const expectTooLarge = (answer: { status: number; json: any }): void => {
+      expect(answer.status).toBe(413);
+      expect(answer.json).toMatchObject({ type: 'error', error: { type: 'request_too_large', message: expect.stringContaining('at most 8388608 bytes and 100000 JSON values; this one has') } });
+    };
+    expectTooLarge(await translated.post(body, anthropic, '/v1/messages'));
+
+    // The same while its tunnel reconnects: each waits, then meets the limit — none hangs, none escapes.
+    connector.close();
+    await pollUntil(() => translated.gateway.registries.forAccount(IMPLICIT_ACCOUNT_ID).pick('chat-only') === null, 'the tunnel to drop');
+    const waiting = Array.from({ length: 3 }, () => translated.post(body, anthropic, '/v1/messages'));
+    connector = await RogueConnector.connect(translated.gateway.url, token, DEFAULT_LIMITS, CHAT_ONLY);
+    connectors.push(connector);
+    for (const answer of await Promise.all(waiting)) expectTooLarge(answer);
+    expect(errors.map((e) => e.message)).toEqual([]);
+  });
+
+  it('a whole answer larger than the gateway collects to translate: 502 naming the deployment, before any parse', async () => {
+    connector.onRequest = (request) => {
+      connector.send(encodeFrame(FrameType.ResponseHead, 0, request.streamId, JSON.stringify({ status: 200, headers: { 'content-type': 'application/json' } })));
+      void (async () => {
+        await connector.sendWithinWindow(request.streamId, '{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"pad":[');
+        const piece = Buffer.alloc(60 * 1024, '{},');
+        for (let sent = 0; sent < 6 << 20; sent += piece.length) if (!(await connector.sendWithinWindow(request.streamId, piece))) return;
+        await connector.sendWithinWindow(request.streamId, '{}]}');
+        connector.send(encodeFrame(FrameType.Data, FLAG_END_STREAM, request.streamId));
+      })();
+    };
+    const answer = await translated.post(messages({ messages: [{ role: 'user', content: 'Hi' }] }), anthropic, '/v1/messages');
+    expect(answer.status).toBe(502);
+    expect(answer.json).toMatchObject({ type: 'error', error: { type: 'api_error', message: "Deployment 'chat-only' answered more than 4194304 bytes, more than the gateway collects to translate." } });
+    // The deployment was told to stop sending.
+    const streamId = connector.requests.at(-1)!.streamId;
+    await pollUntil(() => connector.resets.has(streamId), 'the stream to be reset');
+  });
+
+  it('a stream line that never ends: the client gets the dialect\'s error event and the end of its answer', async () => {
+    connector.onRequest = (request) => {
+      connector.send(encodeFrame(FrameType.ResponseHead, 0, request.streamId, JSON.stringify({ status: 200, headers: { 'content-type': 'text/event-stream' } })));
+      void (async () => {
+        await connector.sendWithinWindow(request.streamId, 'data: {"choices":[{"index":0,"delta":{"content":"');
+        // 512-byte frames, as a rogue connector pinning the gateway's CPU would send them, for ever.
+        const piece = Buffer.alloc(512, 0x61);
+        while (await connector.sendWithinWindow(request.streamId, piece));
+      })();
+    };
+    const response = await fetch(`${translated.gateway.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${translated.key}`, ...anthropic }, body: messages({ messages: [{ role: 'user', content: 'Hi' }] }, true) });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toMatch(/^event: message_start\n/);
+    expect(text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"the upstream sent a stream line longer than 1048576 bytes"\}\}\n\n$/);
+  });
+});
+
+describe('data plane: the request record', () => {
+  it('carries no secret a client put in the path or the model, whoever sent it', async () => {
+    const records: GatewayRequestRecord[] = [];
+    const observed = await startRig(1000, { onRequest: (record) => records.push(record) });
+    try {
+      const leaked = mintSecret('api-key');
+      await fetch(`${observed.gateway.url}/v1/models/${leaked}`).then((r) => r.arrayBuffer());
+      await observed.post({ model: leaked });
+      await pollUntil(() => records.length === 2, 'both records');
+      expect(records.map((r) => [r.status, r.path, r.deployment])).toEqual([
+        [401, '/v1/models/sk-tokios-[redacted]', null],
+        [404, '/v1/chat/completions', 'sk-tokios-[redacted]'],
+      ]);
+    } finally {
+      await observed.gateway.destroy();
+      observed.dir.remove();
+    }
   });
 });

@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_LIMITS, INFERENCE_ROUTES, ResetCode, type RequestHead, type ResetCodeValue, type ResponseHead } from '../../shared/tunnel-protocol.js';
-import type { ByteBudget, HeldBody } from '../http/held-body.js';
+import type { ByteBudget } from '../http/held-body.js';
 import { peerText, type Logger } from '../logging/logger.js';
-import { planExchange } from './dialects/exchange-plan.js';
+import { planExchange, type PlanBody } from './dialects/exchange-plan.js';
 import { ModelCatalog } from './dialects/model-catalog.js';
 import { REQUEST_ID_HEADER, requestIdOf } from './dialects/request-id.js';
 import type { ResponseTransform } from './dialects/translated-response.js';
 import type { AccountRegistries } from './account-registries.js';
-import { sendError, sendJson } from './http-util.js';
+import { heldBodiesFull, sendError, sendJson, sendRefusal } from './http-util.js';
 import type { RequestAccounting, RequestTicket } from './request-accounting.js';
 import type { Principal, RequestAuth } from './request-auth.js';
 import { forwardHeaders, headRefusal } from './request-head.js';
@@ -111,8 +111,11 @@ export class DataPlane {
         return void res.destroy();
       case 'too-large':
         return sendError(res, 413, `Request body is larger than this gateway's limit of ${maxBodyBytes} bytes.`, 'invalid_request_error', 'request_too_large', { connection: 'close' });
-      case 'busy':
-        return sendError(res, 503, `The gateway is holding ${heldBodies.limit} bytes of request bodies, its limit (--max-held-bodies); retry shortly.`, 'service_unavailable', 'gateway_busy', { connection: 'close', 'retry-after': '1' });
+      case 'busy': {
+        // The rest of the body goes unread: this connection ends with the answer.
+        const refusal = heldBodiesFull(heldBodies.limit);
+        return sendRefusal(res, { ...refusal, headers: { ...refusal.headers, connection: 'close' } });
+      }
     }
     const { body, scan } = read;
     res.once('close', () => body.release());
@@ -141,29 +144,45 @@ export class DataPlane {
     const requestId = requestIdOf(res);
     if (requestId) head.headers[REQUEST_ID_HEADER] = requestId;
     if (askForStreamUsage(pathname, scan, body)) ticket.dropUsageEvents = true;
-    this.forward(req, res, head, body, 0, ctx);
+    this.forward(req, res, head, { held: body, values: scan.valueCount }, 0, ctx);
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: HeldBody, refused: number, ctx: RequestContext): void {
-    const name = head.deployment;
-    const entry = ctx.registry.pick(name);
-    if (!entry) {
-      void this.waitAndForward(req, res, head, body, refused, ctx);
-      return;
-    }
-    // A connector may accept less than ours do; what it cannot take must not reach it.
-    const refusal = entry.session.peerLimits.maxHeaderBytes < DEFAULT_LIMITS.maxHeaderBytes ? headRefusal(head.path, head.headers, entry.session.peerLimits.maxHeaderBytes) : null;
-    if (refusal) return sendError(res, refusal.status, refusal.message, 'invalid_request_error', refusal.code);
-    this.exchange(entry, res, head, body, ctx.ticket, (reason) => {
-      if (refused + 1 >= MAX_REFUSED_RETRIES) {
-        sendError(res, 503, `Deployment '${name}' refused the request (${reason}); retry shortly.`, 'service_unavailable', 'deployment_unavailable', { 'retry-after': '1' });
-      } else {
-        this.forward(req, res, head, body, refused + 1, ctx);
+  /**
+   * Sends the request over a live tunnel of its deployment, or waits for one. Never throws:
+   * it runs from a timer and from a stream's reset as well as from route(), so an error in
+   * it (a bug) must end this request, with a 500, and nothing else.
+   */
+  private forward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: PlanBody, refused: number, ctx: RequestContext): void {
+    try {
+      const name = head.deployment;
+      const entry = ctx.registry.pick(name);
+      if (!entry) {
+        this.waitAndForward(req, res, head, body, refused, ctx).catch((error: unknown) => this.failed(res, head, error));
+        return;
       }
-    });
+      // A connector may accept less than ours do; what it cannot take must not reach it.
+      const refusal = entry.session.peerLimits.maxHeaderBytes < DEFAULT_LIMITS.maxHeaderBytes ? headRefusal(head.path, head.headers, entry.session.peerLimits.maxHeaderBytes) : null;
+      if (refusal) return sendError(res, refusal.status, refusal.message, 'invalid_request_error', refusal.code);
+      this.exchange(entry, res, head, body, ctx.ticket, (reason) => {
+        if (refused + 1 >= MAX_REFUSED_RETRIES) {
+          sendError(res, 503, `Deployment '${name}' refused the request (${reason}); retry shortly.`, 'service_unavailable', 'deployment_unavailable', { 'retry-after': '1' });
+        } else {
+          this.forward(req, res, head, body, refused + 1, ctx);
+        }
+      });
+    } catch (error) {
+      this.failed(res, head, error);
+    }
   }
 
-  private async waitAndForward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: HeldBody, refused: number, ctx: RequestContext): Promise<void> {
+  /** A bug met one request: it gets a 500 (or its connection cut, once its answer began), the log one line per kind and window. */
+  private failed(res: ServerResponse, head: RequestHead, error: unknown): void {
+    const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+    this.options.log.errorRepeated(`internal ${head.deployment}`, `request for '${head.deployment}' (${peerText(head.path, 100)}) failed with an internal error; it got a 500: ${text}`);
+    sendError(res, 500, 'Internal gateway error.', 'server_error', 'internal_error');
+  }
+
+  private async waitAndForward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: PlanBody, refused: number, ctx: RequestContext): Promise<void> {
     const name = head.deployment;
     const { offlineGraceMs } = this.options;
     const { registry } = ctx;
@@ -177,14 +196,15 @@ export class DataPlane {
   }
 
   /** One attempt over one tunnel; `onRefused` runs when the connector never took it. */
-  private exchange(entry: TunnelEntry, res: ServerResponse, head: RequestHead, body: HeldBody, ticket: RequestTicket, onRefused: (reason: string) => void): void {
+  private exchange(entry: TunnelEntry, res: ServerResponse, head: RequestHead, body: PlanBody, ticket: RequestTicket, onRefused: (reason: string) => void): void {
     // Dialects: pass through, translate, answer here, or refuse — decided by this tunnel's upstream.
     // Only a translation reads the body whole; a pass-through never joins its chunks.
-    const plan = planExchange(head, () => body.toBuffer(), { hello: entry.hello, connectedAt: entry.connectedAt, requestId: requestIdOf(res) });
-    if (plan.kind === 'refuse') return sendError(res, plan.status, plan.message, plan.type, plan.code, plan.headers);
+    const plan = planExchange(head, body, { hello: entry.hello, connectedAt: entry.connectedAt, requestId: requestIdOf(res), budget: this.options.heldBodies });
+    if (plan.kind === 'refuse') return sendRefusal(res, plan);
+    if (plan.kind === 'busy') return sendRefusal(res, heldBodiesFull(this.options.heldBodies.limit));
     if (plan.kind === 'answer') return sendJson(res, 200, plan.body);
     let transform: ResponseTransform | null = null;
-    let chunks = body.chunks;
+    let chunks = body.held.chunks;
     if (plan.kind === 'translate') {
       ({ head, transform } = plan);
       chunks = [plan.body];
@@ -215,6 +235,8 @@ export class DataPlane {
       onHead(upstream: ResponseHead) {
         if (res.destroyed) return;
         const response = transform ? transform.head(upstream) : upstream;
+        // A translated whole answer: collected, and answered at its end, status included.
+        if (response === null) return;
         noteFirstByte(res);
         const framing = responseFraming(response, ticket.limitHeaders, ticket.dropUsageEvents);
         if ('problem' in framing) {
@@ -240,6 +262,12 @@ export class DataPlane {
         }
         // The upstream's own bytes are what its usage is read from; the client gets its dialect.
         const out = ticket.onChunk(chunk, transform ? transform.data(chunk) : chunk);
+        if (transform !== null && (transform.refusal !== null || transform.ended)) {
+          // The translation is over: an answer it will not translate (said instead), or a
+          // stream whose failure events were its last. Stop the deployment sending more.
+          stream.reset(ResetCode.Cancel, transform.refusal ? 'answer refused' : 'translated stream failed');
+          return transform.refusal ? sendRefusal(res, transform.refusal) : void res.end(out);
+        }
         // Always written; credit goes back to the connector only once the client took it.
         const flushed = out.length === 0 || res.write(out);
         if (waitingForDrain || !flushed) {
@@ -255,7 +283,12 @@ export class DataPlane {
       onEnd() {
         if (res.destroyed) return;
         if (!res.headersSent) {
-          sendError(res, 502, `Deployment '${head.deployment}' ended the response without a status.`, 'upstream_error', 'upstream_error');
+          if (!transform) return sendError(res, 502, `Deployment '${head.deployment}' ended the response without a status.`, 'upstream_error', 'upstream_error');
+          const whole = transform.whole();
+          noteFirstByte(res);
+          const text = ticket.forClient(whole.body);
+          res.writeHead(whole.head.status, { ...whole.head.headers, ...ticket.limitHeaders, 'content-length': String(Buffer.byteLength(text)) });
+          res.end(text);
           return;
         }
         const short = length?.shortfall();
@@ -281,6 +314,7 @@ export class DataPlane {
       },
     };
     res.on('close', () => {
+      transform?.close();
       if (!stream.isClosed) stream.reset(ResetCode.Cancel, 'client disconnected');
     });
   }

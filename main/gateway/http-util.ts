@@ -60,6 +60,27 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** An error the gateway answers with: its status, message, the OpenAI-shape type and code, and extra headers. */
+export interface Refusal {
+  status: number;
+  message: string;
+  type: string;
+  code: string;
+  headers: Record<string, string>;
+}
+
+export function sendRefusal(res: ServerResponse, refusal: Refusal): void {
+  sendError(res, refusal.status, refusal.message, refusal.type, refusal.code, refusal.headers);
+}
+
+/** The gateway already holds as many body bytes as it may (`--max-held-bodies`). */
+export function heldBodiesFull(limit: number): Refusal {
+  return {
+    status: 503, type: 'service_unavailable', code: 'gateway_busy', headers: { 'retry-after': '1' },
+    message: `The gateway is holding ${limit} bytes of request and answer bodies, its limit (--max-held-bodies); retry shortly.`,
+  };
+}
+
 /**
  * Answers with an error in the request's own dialect (dialects/dialect-errors.ts): OpenAI's
  * `{"error": {"message", "type", "code", "param"}}` unless the route is Anthropic's or Ollama's.

@@ -1,7 +1,8 @@
 /**
  * Request bodies held in memory until they can be sent on, counted against one budget per
- * process. The gateway holds a body until it knows the `model` to route by; the connector
- * until it has rewritten that `model`. Without a shared cap, many bodies at once — each
+ * process. The gateway holds a body until it knows the `model` to route by (and, for a
+ * request it translates, what the translation builds, and the answer it collects to
+ * translate back); the connector until it has rewritten that `model`. Without a shared cap, many bodies at once — each
  * under the per-request limit — could take all the memory there is; with it, the request
  * that would cross the cap is refused and everything already held keeps going.
  */
@@ -31,6 +32,8 @@ export class HeldBody {
   size = 0;
   /** Bytes this body holds of the budget. */
   private reserved = 0;
+  /** Of those, the ones held for what was built from the body (see holdExtra). */
+  private extra = 0;
 
   constructor(private readonly budget: ByteBudget) {}
 
@@ -74,10 +77,25 @@ export class HeldBody {
     this.chunks = [];
   }
 
+  /**
+   * Holds `bytes` of the budget on top of the body's own, for what is built from the body
+   * and lives as long as it (a translation's parsed request and the body it sends instead);
+   * false, holding nothing more, when they do not fit. Asked again (a retry over another
+   * tunnel builds it again), it holds the larger of the two amounts, not their sum.
+   */
+  holdExtra(bytes: number): boolean {
+    if (bytes <= this.extra) return true;
+    if (!this.budget.tryReserve(bytes - this.extra)) return false;
+    this.reserved += bytes - this.extra;
+    this.extra = bytes;
+    return true;
+  }
+
   /** Gives the bytes back to the budget and lets go of the chunks. Safe to call twice. */
   release(): void {
     this.budget.release(this.reserved);
     this.reserved = 0;
+    this.extra = 0;
     this.chunks = [];
   }
 }

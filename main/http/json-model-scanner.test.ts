@@ -103,4 +103,16 @@ describe('JSON model scanner', () => {
   it('refuses a body that repeats model more often than any client would', () => {
     expect(scan(`{${Array.from({ length: 17 }, () => '"model":"a"').join(',')}}`)).toMatchObject({ ok: false, problem: expect.stringContaining('more than 16') });
   });
+
+  it('counts the values a parse would build, at every depth, however the body is cut', () => {
+    const count = (value: unknown): number => (Array.isArray(value) ? value.reduce((n: number, v) => n + count(v), 1) : typeof value === 'object' && value !== null ? Object.values(value).reduce((n: number, v) => n + count(v), 1) : 1);
+    const next = random(7);
+    for (let i = 0; i < 200; i++) {
+      const value = { model: 'm', body: randomJson(next) };
+      const text = JSON.stringify(value);
+      const result = scan(text, [Math.floor(next() * text.length)]);
+      expect(result.ok && result.valueCount, text).toBe(count(value));
+    }
+    expect(scan(`{"a":[${'{},'.repeat(99_999)}{}]}`)).toMatchObject({ ok: true, valueCount: 100_002 });
+  });
 });

@@ -38,6 +38,12 @@ export type JsonScan =
       objectStart: number;
       /** How many members the top-level object has. */
       memberCount: number;
+      /**
+       * How many values the body holds at every depth (objects, arrays, strings, numbers,
+       * literals): what parsing it into objects would build, so a caller that must parse
+       * it (a translation) can refuse first what would cost too much memory.
+       */
+      valueCount: number;
       /** Members whose key folds to `model`, in body order. */
       models: ModelMember[];
       /**
@@ -131,6 +137,7 @@ export class JsonModelScanner {
   private isObject = false;
   private objectStart = -1;
   private memberCount = 0;
+  private valueCount = 0;
   private readonly models: ModelMember[] = [];
   // The top-level member being read.
   private keyStart = -1;
@@ -189,7 +196,7 @@ export class JsonModelScanner {
       if (this.state !== State.Done) this.fail(this.base === 0 ? 'the body is empty' : `the body ends before its JSON does (after ${this.base} bytes)`);
     }
     if (this.problem !== null) return { ok: false, problem: this.problem };
-    return { ok: true, isObject: this.isObject, objectStart: this.objectStart, memberCount: this.memberCount, models: this.models, stream: this.stream };
+    return { ok: true, isObject: this.isObject, objectStart: this.objectStart, memberCount: this.memberCount, valueCount: this.valueCount, models: this.models, stream: this.stream };
   }
 
   private fail(problem: string): void {
@@ -288,6 +295,7 @@ export class JsonModelScanner {
 
   /** A value ended just before `end`. */
   private valueDone(end: number): void {
+    this.valueCount++;
     if (this.depth === 0) {
       this.state = State.Done;
       return;

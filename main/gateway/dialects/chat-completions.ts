@@ -87,17 +87,28 @@ export function readCompletion(completion: ChatCompletion, newCallId: () => stri
   };
 }
 
-/** An error body from an upstream in whichever shape it used, as one line of text. */
-export function upstreamErrorMessage(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { error?: unknown; message?: unknown; detail?: unknown };
+/**
+ * An error body from an upstream in whichever shape it used, as one line of text. `parse`
+ * false takes the body as text (a body too large to parse safely).
+ */
+export function upstreamErrorMessage(body: string, parse = true): string {
+  const parsed = parse ? parseError(body) : null;
+  if (parsed) {
     const error = parsed.error;
     if (typeof error === 'string') return error;
     if (error && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') return (error as { message: string }).message;
     if (typeof parsed.message === 'string') return parsed.message;
     if (typeof parsed.detail === 'string') return parsed.detail;
-  } catch {
-    // not JSON: the text itself
   }
   return body.trim().slice(0, 500) || 'no details';
+}
+
+function parseError(body: string): { error?: unknown; message?: unknown; detail?: unknown } | null {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === 'object' && parsed !== null ? parsed : null;
+  } catch {
+    // not JSON: the text itself
+    return null;
+  }
 }

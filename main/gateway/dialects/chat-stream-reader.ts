@@ -42,8 +42,14 @@ const NEWLINE = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-/** A longer line is not a chunk any server sends: the stream is failed rather than buffered on. */
-const MAX_LINE_BYTES = 16 * 1024 * 1024;
+/**
+ * The longest line read. One SSE line carries one Chat Completions chunk: a token's text,
+ * or at most one tool call's arguments whole (Ollama sends a call in one chunk), which this
+ * holds with room to spare. A longer line is not a chunk any server sends — it is what a
+ * connector that never ends its line would make the gateway hold — so the stream is failed
+ * rather than buffered on.
+ */
+const MAX_LINE_BYTES = 1024 * 1024;
 
 /** Bytes [start, end) of a buffer. */
 interface Span {
@@ -53,8 +59,15 @@ interface Span {
 }
 
 export class ChatStreamReader {
-  /** The start of a line whose end has not arrived yet. */
-  private pending: Buffer | null = null;
+  /**
+   * The start of a line whose end has not arrived yet, as the pieces it came in: joined
+   * once, when its end arrives. (Joining on every piece copied a long line's bytes once per
+   * piece: a 16 MB line in 512-byte frames took the gateway minutes of CPU.)
+   */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** True once the stream was failed for a line too long: the rest is not read. */
+  private stopped = false;
   /** The data lines of the event being read. */
   private data: Span[] = [];
   /** The last parsed text-only chunk, up to and including its content's opening quote… */
@@ -67,16 +80,13 @@ export class ChatStreamReader {
   constructor(private readonly sink: ChatStreamSink) {}
 
   push(chunk: Buffer): void {
+    if (this.stopped) return;
     let from = 0;
-    if (this.pending) {
+    if (this.pendingBytes > 0) {
       const newline = chunk.indexOf(NEWLINE);
-      if (newline === -1) {
-        if (this.pending.length + chunk.length > MAX_LINE_BYTES) return this.overflow();
-        this.pending = Buffer.concat([this.pending, chunk]);
-        return;
-      }
-      const line = Buffer.concat([this.pending, chunk.subarray(0, newline)]);
-      this.pending = null;
+      if (newline === -1) return this.hold(chunk);
+      if (this.pendingBytes + newline > MAX_LINE_BYTES) return this.overflow();
+      const line = this.takePending(chunk.subarray(0, newline));
       this.line(line, 0, line.length);
       from = newline + 1;
     }
@@ -86,19 +96,37 @@ export class ChatStreamReader {
       this.line(chunk, from, newline);
       from = newline + 1;
     }
-    if (from < chunk.length) this.pending = chunk.subarray(from);
+    if (from < chunk.length) this.hold(chunk.subarray(from));
   }
 
   /** The upstream finished: a last event without its blank line still counts. */
   end(): void {
-    const rest = this.pending;
-    this.pending = null;
-    if (rest) this.line(rest, 0, rest.length);
-    this.line(rest ?? Buffer.alloc(0), 0, 0);
+    if (this.stopped) return;
+    const rest = this.pendingBytes > 0 ? this.takePending(Buffer.alloc(0)) : Buffer.alloc(0);
+    if (rest.length > 0) this.line(rest, 0, rest.length);
+    this.line(rest, 0, 0);
+  }
+
+  /** Keeps `piece` of a line whose end has not arrived. */
+  private hold(piece: Buffer): void {
+    if (this.pendingBytes + piece.length > MAX_LINE_BYTES) return this.overflow();
+    this.pending.push(piece);
+    this.pendingBytes += piece.length;
+  }
+
+  /** The held pieces and `last` as one line (the only copy a long line costs). */
+  private takePending(last: Buffer): Buffer {
+    this.pending.push(last);
+    const line = Buffer.concat(this.pending, this.pendingBytes + last.length);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return line;
   }
 
   private overflow(): void {
-    this.pending = null;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.stopped = true;
     this.sink.error(`the upstream sent a stream line longer than ${MAX_LINE_BYTES} bytes`);
   }
 

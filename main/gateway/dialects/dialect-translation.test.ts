@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { normalize, parseSse } from '../../../e2e/support/sse-fixtures.js';
+import { ByteBudget } from '../../http/held-body.js';
 import { ChatStreamReader, type ChatStreamSink } from './chat-stream-reader.js';
 import { translateMessages } from './messages-translator.js';
 import { translateResponses } from './responses-translator.js';
-import { TranslatedResponse } from './translated-response.js';
+import { MAX_COLLECTED_BYTES, TranslatedResponse, type AnswerContext } from './translated-response.js';
 import { TranslationError, type Translate } from './translation-types.js';
 
 /**
@@ -21,12 +22,15 @@ const DIALECTS: Array<[string, Translate, Record<string, unknown>]> = [
   ['responses', translateResponses, { model: 'x', input: 'Hi' }],
 ];
 
+const answerTo = (budget = new ByteBudget(1 << 30)): AnswerContext => ({ deployment: 'my-deploy', dialect: 'anthropic', requestId: 'req_test', budget });
+
+/** What the client gets: a stream as it goes, or a collected answer whole at the end. */
 function run(translate: Translate, request: Record<string, unknown>, head: { status: number; type: string }, chunks: Buffer[]): string {
-  const response = new TranslatedResponse(translate(request, 'my-deploy'), 'my-deploy', 'anthropic', 'req_test');
-  response.head({ status: head.status, headers: { 'content-type': head.type } });
+  const response = new TranslatedResponse(translate(request, 'my-deploy'), answerTo());
+  const sent = response.head({ status: head.status, headers: { 'content-type': head.type } });
   let out = '';
   for (const chunk of chunks) out += response.data(chunk);
-  return out + response.end();
+  return sent ? out + response.end() : response.whole().body;
 }
 
 function slices(buffer: Buffer, size: number): Buffer[] {
@@ -131,6 +135,54 @@ describe.each(DIALECTS)('%s answers', (name, translate, request) => {
   });
 });
 
+describe('whole answers collected to translate', () => {
+  const collect = (budget: ByteBudget, chunks: Buffer[]): TranslatedResponse => {
+    const response = new TranslatedResponse(translateMessages({ messages: [{ role: 'user', content: 'Hi' }] }, 'my-deploy'), answerTo(budget));
+    expect(response.head({ status: 200, headers: { 'content-type': 'application/json' } })).toBeNull();
+    for (const chunk of chunks) {
+      response.data(chunk);
+      if (response.refusal) break;
+    }
+    return response;
+  };
+
+  it('are held against the gateway budget while they arrive, and let go of once answered', () => {
+    const budget = new ByteBudget(1 << 30);
+    const answer = fixture('chat-completion-tool.json');
+    const response = collect(budget, [answer]);
+    expect(budget.held).toBe(answer.length);
+    expect(response.whole().head.status).toBe(200);
+    expect(budget.held).toBe(0);
+  });
+
+  it('past the collection limit: refused with a 502 naming the deployment, holding nothing', () => {
+    const budget = new ByteBudget(1 << 30);
+    const piece = Buffer.alloc(64 * 1024, '{},');
+    const response = collect(budget, [Buffer.from('{"pad":['), ...Array.from({ length: MAX_COLLECTED_BYTES / piece.length + 1 }, () => piece)]);
+    expect(response.refusal).toMatchObject({ status: 502, code: 'upstream_response_too_large', message: `Deployment 'my-deploy' answered more than ${MAX_COLLECTED_BYTES} bytes, more than the gateway collects to translate.` });
+    expect(budget.held).toBe(0);
+  });
+
+  it('past the budget of held bytes: refused with a 503 saying the gateway is busy', () => {
+    const budget = new ByteBudget(1000);
+    expect(collect(budget, [Buffer.alloc(600, ' '), Buffer.alloc(600, ' ')]).refusal).toMatchObject({ status: 503, code: 'gateway_busy' });
+    expect(budget.held).toBe(0);
+  });
+
+  it('with more JSON values than a translation parses: a 502 before any parse', () => {
+    const pad = Buffer.from(`{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"pad":[${'{},'.repeat(150_000)}{}]}`);
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const { head, body } = collect(new ByteBudget(1 << 30), [pad]).whole();
+      expect(head.status).toBe(502);
+      expect(JSON.parse(body)).toMatchObject({ error: { message: expect.stringMatching(/^Deployment 'my-deploy' answered 150\d{3} JSON values, more than the 100000 the gateway translates\.$/) } });
+      expect(parse.mock.calls.filter(([text]) => typeof text === 'string' && text.length >= pad.length)).toEqual([]);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+});
+
 describe('the fast path for text chunks', () => {
   it('recognises text-only chunks by their template, and parses everything else', () => {
     const seen: unknown[][] = [];
@@ -159,5 +211,38 @@ describe('the fast path for text chunks', () => {
       ['text', '"x"'], ['text', '"y"'], ['tool', 0, 't', 'f', '{}'],
       ['error', expect.stringMatching(/not JSON/)], ['finish', 'stop'],
     ]);
+  });
+
+  /** The longest stream line the reader holds (chat-stream-reader.ts says why). */
+  const MAX_LINE_BYTES = 1024 * 1024;
+
+  it('copies a long line once, when it ends, however many pieces it came in', () => {
+    const texts: string[] = [];
+    const reader = new ChatStreamReader({ text: (literal) => texts.push(literal), toolCall() {}, finish() {}, usage() {}, error() {} });
+    const piece = Buffer.alloc(512, 0x61);
+    const pieces = Math.floor((MAX_LINE_BYTES - 100) / piece.length);
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      reader.push(Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"'));
+      for (let i = 0; i < pieces; i++) reader.push(piece);
+      reader.push(Buffer.from('"},"finish_reason":null}]}\n\n'));
+      // Joining on every piece copied the line 2,000 times over (half a GB for 1 MB).
+      const copied = concat.mock.results.reduce((sum, result) => sum + (result.value as Buffer).length, 0);
+      expect(copied).toBeLessThan(2 * MAX_LINE_BYTES);
+    } finally {
+      concat.mockRestore();
+    }
+    expect(texts).toHaveLength(1);
+    expect(texts[0]!.length).toBe(pieces * piece.length + 2);
+  });
+
+  it('fails the stream on a line longer than one event can be, and reads no further', () => {
+    const seen: string[] = [];
+    const reader = new ChatStreamReader({ text: (literal) => seen.push(literal), toolCall() {}, finish() {}, usage() {}, error: (message) => seen.push(message) });
+    reader.push(Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"'));
+    for (let sent = 0; sent <= MAX_LINE_BYTES; sent += 64 * 1024) reader.push(Buffer.alloc(64 * 1024, 0x61));
+    reader.push(Buffer.from('"},"finish_reason":null}]}\n\ndata: {"choices":[{"index":0,"delta":{"content":"more"},"finish_reason":null}]}\n\n'));
+    reader.end();
+    expect(seen).toEqual([`the upstream sent a stream line longer than ${MAX_LINE_BYTES} bytes`]);
   });
 });

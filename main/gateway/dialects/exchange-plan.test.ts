@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type HelloPayload, type RequestHead, type UpstreamKind } from '../../../shared/tunnel-protocol.js';
 import { upstreamEndpoints } from '../../../shared/upstream-endpoints.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ByteBudget, HeldBody } from '../../http/held-body.js';
+import { JsonModelScanner } from '../../http/json-model-scanner.js';
 import { addLogSink, Logger, type LogRecord } from '../../logging/logger.js';
 import { CorsPolicy, parseCorsOrigins } from './cors-policy.js';
-import { planExchange } from './exchange-plan.js';
+import { MAX_TRANSLATED_BODY_BYTES, planExchange, type PlanBody, type PlanContext } from './exchange-plan.js';
 
 /** What the gateway does with a request, by the upstream that serves it. */
 
@@ -12,8 +14,18 @@ const hello = (kind: UpstreamKind, endpoints?: string[]): HelloPayload => ({
   version: '0.1.0', upstreamKind: kind, models: [], model: 'm', limits: DEFAULT_LIMITS, ...(endpoints ? { endpoints } : {}),
 });
 const head = (path: string): RequestHead => ({ method: 'POST', path, headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, deployment: 'dep' });
-const body = Buffer.from(JSON.stringify({ model: 'dep', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }] }));
-const plan = (path: string, h: HelloPayload) => planExchange(head(path), () => body, { hello: h, connectedAt: 0, requestId: 'req_1' });
+/** A routed body as the data plane holds it: against a budget, with the values its scan counted. */
+function held(text: string, budget = new ByteBudget(1 << 30)): PlanBody {
+  const body = new HeldBody(budget);
+  body.add(Buffer.from(text));
+  const scanner = new JsonModelScanner();
+  scanner.push(Buffer.from(text));
+  const scan = scanner.finish();
+  return { held: body, values: scan.ok ? scan.valueCount : 0 };
+}
+const context = (h: HelloPayload, budget = new ByteBudget(1 << 30)): PlanContext => ({ hello: h, connectedAt: 0, requestId: 'req_1', budget });
+const body = JSON.stringify({ model: 'dep', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }] });
+const plan = (path: string, h: HelloPayload) => planExchange(head(path), held(body), context(h));
 
 describe('exchange plan', () => {
   it('passes through what the upstream serves, and everything for an upstream of unknown kind', () => {
@@ -30,7 +42,7 @@ describe('exchange plan', () => {
     expect(translated.head).toEqual({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, deployment: 'dep' });
     expect(JSON.parse(translated.body.toString())).toEqual({ model: 'dep', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 5 });
     // A connector from before endpoint reporting: the kind's defaults, which lack both.
-    const responses = planExchange(head('/v1/responses'), () => Buffer.from('{"model":"dep","input":"Hi"}'), { hello: hello('ollama'), connectedAt: 0, requestId: null });
+    const responses = planExchange(head('/v1/responses'), held('{"model":"dep","input":"Hi"}'), context(hello('ollama')));
     expect(responses.kind).toBe('translate');
   });
 
@@ -47,8 +59,36 @@ describe('exchange plan', () => {
   });
 
   it('says what is wrong with a request it cannot translate (400)', () => {
-    const bad = planExchange(head('/v1/messages'), () => Buffer.from('{"messages": "hi"}'), { hello: hello('llamacpp', upstreamEndpoints('llamacpp', [])), connectedAt: 0, requestId: null });
+    const bad = planExchange(head('/v1/messages'), held('{"messages": "hi"}'), context(hello('llamacpp', upstreamEndpoints('llamacpp', []))));
     expect(bad).toMatchObject({ kind: 'refuse', status: 400, message: expect.stringContaining('`messages` must be a non-empty array') });
+  });
+
+  it('refuses with 413, before parsing, a request with more JSON values or bytes than a translation may build', () => {
+    const llama = hello('llamacpp', upstreamEndpoints('llamacpp', []));
+    const blocks = `{"model":"dep","max_tokens":5,"messages":[{"role":"user","content":[${Array.from({ length: 150_000 }, (_, i) => `{"type":"tool_result","tool_use_id":"t${i}","content":""}`).join(',')}]}]}`;
+    const many = planExchange(head('/v1/messages'), held(blocks), context(llama));
+    expect(many).toMatchObject({ kind: 'refuse', status: 413, code: 'request_too_large', message: expect.stringContaining('at most 8388608 bytes and 100000 JSON values; this one has') });
+    expect(many.kind === 'refuse' && many.message).toMatch(/^Deployment 'dep' runs on a llama\.cpp \(llama-server\) upstream, so this Messages request is carried over Chat Completions/);
+    const large = planExchange(head('/v1/responses'), held(`{"model":"dep","input":"${'x'.repeat(MAX_TRANSLATED_BODY_BYTES)}"}`), context(llama));
+    expect(large).toMatchObject({ kind: 'refuse', status: 413, message: expect.stringContaining(`this one has ${MAX_TRANSLATED_BODY_BYTES + 26} bytes and 3 values`) });
+  });
+
+  it('holds what the translation builds against the gateway budget, or says the gateway is busy', () => {
+    const llama = hello('llamacpp', upstreamEndpoints('llamacpp', []));
+    const budget = new ByteBudget(64 * 1024);
+    const request = held(body, budget);
+    const before = budget.held;
+    expect(planExchange(head('/v1/messages'), request, context(llama, budget)).kind).toBe('translate');
+    const extra = budget.held - before;
+    expect(extra).toBeGreaterThanOrEqual(4 * body.length);
+    // A retry over another tunnel builds it again, but holds it once.
+    planExchange(head('/v1/messages'), request, context(llama, budget));
+    expect(budget.held - before).toBe(extra);
+    request.held.release();
+    expect(budget.held).toBe(0);
+
+    const tight = new ByteBudget(body.length * 2);
+    expect(planExchange(head('/v1/messages'), held(body, tight), context(llama, tight))).toEqual({ kind: 'busy' });
   });
 });
 

@@ -1,11 +1,13 @@
 import type { HelloPayload, RequestHead, UpstreamKind } from '../../../shared/tunnel-protocol.js';
 import { assumedEndpoints } from '../../../shared/upstream-endpoints.js';
+import type { ByteBudget, HeldBody } from '../../http/held-body.js';
+import type { Refusal } from '../http-util.js';
 import type { ErrorDialect } from './dialect-errors.js';
 import { translateMessages } from './messages-translator.js';
 import { showModel } from './model-catalog.js';
 import { translateResponses } from './responses-translator.js';
 import { TranslatedResponse, type ResponseTransform } from './translated-response.js';
-import { TranslationError, type Translate } from './translation-types.js';
+import { MAX_TRANSLATED_VALUES, TranslationError, type Translate } from './translation-types.js';
 
 /**
  * What the gateway does with a routed request once it knows which tunnel (and so which
@@ -19,19 +21,47 @@ import { TranslationError, type Translate } from './translation-types.js';
  *
  * Decided per tunnel, not per deployment: during a swap the old and new connectors may sit
  * in front of different servers.
+ *
+ * A translation is the one place the gateway parses a request body into objects, so it is
+ * bounded before it starts: the body's size and its count of JSON values (found by the same
+ * scan that found `model`) must be under the limits below, and the memory the translation
+ * will hold is taken from the gateway-wide budget of held bytes first. Parsing 32 MB of
+ * empty objects built over 1 GB and stalled every tunnel; within these limits a translation
+ * holds at most about 45 MB, and only while the budget has room for it.
  */
+
+/** The largest request body translated (Messages or Responses over Chat Completions). */
+export const MAX_TRANSLATED_BODY_BYTES = 8 * 1024 * 1024;
+/** What a translation holds per body byte: the joined body, its text, the parsed strings, the body sent instead. */
+const HELD_PER_BYTE = 4;
+/**
+ * …and per JSON value once parsed, measured with JSON.parse: an empty object costs about 64
+ * bytes of heap, an object with a key of its own about 180 with its value (90 per value).
+ */
+const HELD_PER_VALUE = 128;
 
 export type ExchangePlan =
   | { kind: 'pass' }
   | { kind: 'translate'; head: RequestHead; body: Buffer; transform: ResponseTransform }
   | { kind: 'answer'; body: unknown }
-  | { kind: 'refuse'; status: number; message: string; type: string; code: string; headers: Record<string, string> };
+  | ({ kind: 'refuse' } & Refusal)
+  /** The budget of held bytes has no room for the translation now. */
+  | { kind: 'busy' };
+
+/** A routed request's body, held against the gateway's budget, and what its scan counted. */
+export interface PlanBody {
+  held: HeldBody;
+  /** JSON values in the body (json-model-scanner's `valueCount`). */
+  values: number;
+}
 
 export interface PlanContext {
   hello: HelloPayload | null;
   /** When the serving tunnel connected (for `/api/show`'s modified_at). */
   connectedAt: number;
   requestId: string | null;
+  /** The gateway-wide budget of held bytes: a translated answer is collected against it. */
+  budget: ByteBudget;
 }
 
 const TRANSLATORS: Record<string, { translate: Translate; errors: ErrorDialect; name: string }> = {
@@ -43,8 +73,8 @@ const KIND_NAMES: Record<UpstreamKind, string> = { ollama: 'Ollama', llamacpp: '
 const CHAT = '/v1/chat/completions';
 const PASS: ExchangePlan = { kind: 'pass' };
 
-/** `body` reads the request body whole; only a translation calls it. */
-export function planExchange(head: RequestHead, body: () => Buffer, context: PlanContext): ExchangePlan {
+/** Only a translation reads `body` whole; a pass-through never joins its chunks. */
+export function planExchange(head: RequestHead, body: PlanBody, context: PlanContext): ExchangePlan {
   const { hello } = context;
   if (!hello) return PASS;
   const query = head.path.indexOf('?');
@@ -54,7 +84,7 @@ export function planExchange(head: RequestHead, body: () => Buffer, context: Pla
   const kind = KIND_NAMES[hello.upstreamKind];
 
   const translator = TRANSLATORS[path];
-  if (translator && served.has(CHAT)) return translate(head, body, translator, kind, context.requestId);
+  if (translator && served.has(CHAT)) return translate(head, body, translator, kind, context);
   if (path === '/api/show') {
     return { kind: 'answer', body: showModel({ name: head.deployment, upstreamKind: hello.upstreamKind, upstreamModel: hello.model, connectedSince: context.connectedAt }) };
   }
@@ -67,10 +97,19 @@ export function planExchange(head: RequestHead, body: () => Buffer, context: Pla
   };
 }
 
-function translate(head: RequestHead, body: () => Buffer, translator: (typeof TRANSLATORS)[string], kind: string, requestId: string | null): ExchangePlan {
+function translate(head: RequestHead, body: PlanBody, translator: (typeof TRANSLATORS)[string], kind: string, context: PlanContext): ExchangePlan {
+  const carried = `Deployment '${head.deployment}' runs on a ${kind} upstream, so this ${translator.name} request is carried over Chat Completions`;
+  const { held, values } = body;
+  if (held.size > MAX_TRANSLATED_BODY_BYTES || values > MAX_TRANSLATED_VALUES) {
+    return {
+      kind: 'refuse', status: 413, type: 'invalid_request_error', code: 'request_too_large', headers: {},
+      message: `${carried}, and the gateway translates requests of at most ${MAX_TRANSLATED_BODY_BYTES} bytes and ${MAX_TRANSLATED_VALUES} JSON values; this one has ${held.size} bytes and ${values} values. Send a shorter conversation, or serve this deployment from an upstream that speaks ${translator.name} itself.`,
+    };
+  }
+  if (!held.holdExtra(HELD_PER_BYTE * held.size + HELD_PER_VALUE * values)) return { kind: 'busy' };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body().toString('utf8'));
+    parsed = JSON.parse(held.toBuffer().toString('utf8'));
   } catch (error) {
     return badRequest(`Request body is not valid JSON (${(error as Error).message}).`);
   }
@@ -78,8 +117,9 @@ function translate(head: RequestHead, body: () => Buffer, translator: (typeof TR
   try {
     translation = translator.translate(parsed, head.deployment);
   } catch (error) {
+    // Anything else is a bug: the data plane answers that one request 500.
     if (!(error instanceof TranslationError)) throw error;
-    return badRequest(`Deployment '${head.deployment}' runs on a ${kind} upstream, so this ${translator.name} request is carried over Chat Completions, and ${error.message}.`);
+    return badRequest(`${carried}, and ${error.message}.`);
   }
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   for (const name of ['user-agent', 'x-request-id']) if (head.headers[name] !== undefined) headers[name] = head.headers[name];
@@ -87,7 +127,7 @@ function translate(head: RequestHead, body: () => Buffer, translator: (typeof TR
     kind: 'translate',
     head: { method: 'POST', path: CHAT, headers, deployment: head.deployment },
     body: Buffer.from(JSON.stringify(translation.chat)),
-    transform: new TranslatedResponse(translation, head.deployment, translator.errors, requestId),
+    transform: new TranslatedResponse(translation, { deployment: head.deployment, dialect: translator.errors, requestId: context.requestId, budget: context.budget }),
   };
 }
 

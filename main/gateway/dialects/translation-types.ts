@@ -7,10 +7,19 @@ import type { ChatStreamSink } from './chat-stream-reader.js';
  * its own events.
  */
 
+/**
+ * The most JSON values (objects, arrays, strings, numbers, literals at every depth) the
+ * gateway parses to translate a request or an answer; more is refused before parsing. A
+ * long agent conversation with its tool schemas holds a few thousand.
+ */
+export const MAX_TRANSLATED_VALUES = 100_000;
+
 /** A request the translator cannot carry over; answered 400 in the client's dialect. */
 export class TranslationError extends Error {}
 
 export interface StreamWriter extends ChatStreamSink {
+  /** True once the failure events were written: they are the stream's last. */
+  readonly failed: boolean;
   /** Events that open the stream (sent with the response head). */
   start(): string;
   /** Events produced since the last call. */
@@ -27,7 +36,7 @@ export abstract class EventStreamWriter implements StreamWriter {
   protected finishReason: string | null = null;
   protected inputTokens: number | null = null;
   protected outputTokens: number | null = null;
-  protected failed = false;
+  failed = false;
 
   abstract start(): string;
   abstract text(literal: string): void;
