@@ -46,10 +46,10 @@ export function rawPost(path: string, body: string, headers: Record<string, stri
   return `POST ${path} HTTP/1.1\r\n${lines.join('')}\r\n${body}`;
 }
 
-/** Opens a socket and resolves once connected (the caller writes and closes it). */
-export function openSocket(port: number): Promise<Socket> {
+/** Opens a socket (from `localAddress`, any of 127.0.0.0/8 on Linux) and resolves once connected; the caller writes and closes it. */
+export function openSocket(port: number, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    const socket = connect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) }, () => resolve(socket));
     socket.once('error', reject);
   });
 }

@@ -3,12 +3,12 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TokiosError } from '../../shared/errors.js';
 import { CloseCode, DEFAULT_HEARTBEAT_MS } from '../../shared/tunnel-protocol.js';
-import { Logger } from '../logging/logger.js';
+import { Logger, peerText } from '../logging/logger.js';
 import { ByteBudget } from '../http/held-body.js';
-import { ConnectionLimiter, DEFAULT_CONNECTION_LIMITS } from './connection-limiter.js';
 import { AccountAdmin } from './account-admin.js';
 import { AccountRegistries } from './account-registries.js';
 import { ClientAddress } from './client-address.js';
+import { connectionLimits, ConnectionLimiter } from './connection-limiter.js';
 import { ControlPlane } from './control-plane.js';
 import { DashboardPlane } from './dashboard-plane.js';
 import { DeviceGrants } from './device-grants.js';
@@ -64,9 +64,11 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** Request body bytes held at once across all requests (default 256 MiB); past it, 503. */
   maxHeldBodyBytes?: number;
-  /** Open connections at once (default 8192), and from one remote address (default 2048). */
+  /** Open connections at once (default 8192), and from one peer — an IPv4 address or IPv6 /64 (default an eighth of the total). See connection-limiter.ts. */
   maxConnections?: number;
   maxConnectionsPerAddress?: number;
+  /** How long a new connection may stay silent before it is closed (default 5 s). */
+  firstRequestMs?: number;
   heartbeatMs?: number;
   /** How long requests wait for a deployment whose tunnel just dropped (default 5 s). */
   offlineGraceMs?: number;
@@ -205,7 +207,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       sendError(res, 404, `Unknown endpoint ${method} ${pathname}.`, 'invalid_request_error', 'unknown_endpoint');
     }
     work?.catch((error: unknown) => {
-      log.error(`${method} ${pathname} failed: ${(error as Error).message}`);
+      // A bug one request met: that request gets a 500; the log a line per window, however often a client repeats it.
+      log.errorRepeated(`internal ${method}`, `${method} ${peerText(pathname, 100)} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       sendError(res, 500, 'Internal gateway error.', 'server_error', 'internal_error');
     });
   };
@@ -221,13 +224,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.headersTimeout = 20_000;
   server.requestTimeout = 120_000;
   server.keepAliveTimeout = 65_000;
-  const limiter = new ConnectionLimiter({
-    maxConnections: options.maxConnections ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
-    maxPerAddress: options.maxConnectionsPerAddress ?? DEFAULT_CONNECTION_LIMITS.maxPerAddress,
-  }, log);
+  const limiter = new ConnectionLimiter(connectionLimits({ maxConnections: options.maxConnections, maxPerAddress: options.maxConnectionsPerAddress, firstRequestMs: options.firstRequestMs }), log);
   server.on('connection', limiter.onConnection);
+  server.on('request', limiter.onRequest);
   server.on('upgrade', (req, socket, head) => {
     if (ConnectionLimiter.isRefused(req.socket)) return void socket.destroy();
+    limiter.onUpgrade(req.socket);
     tunnelPlane.handleUpgrade(req, socket, head);
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {

@@ -13,6 +13,7 @@ import {
 import { peerText, type Logger } from '../logging/logger.js';
 import { TunnelSession } from '../tunnel/tunnel-session.js';
 import type { AccountRegistries } from './account-registries.js';
+import { addressGroup } from './address-group.js';
 import type { ClientAddress } from './client-address.js';
 import type { CredentialVerifier } from './credential-verifier.js';
 import { presentedKey } from './http-util.js';
@@ -91,14 +92,16 @@ export class TunnelPlane {
     }
     const token = presentedKey(req);
     const address = req.socket.remoteAddress ?? 'unknown';
+    // Held back per peer: an IPv6 host has a /64 of addresses to try from.
+    const peer = addressGroup(address);
     if (!token) {
-      this.options.log.warnRepeated(`rejected-token ${address}`, `tunnel from ${address} rejected: no tunnel token`);
+      this.options.log.warnRepeated(`rejected-token ${peer}`, `tunnel from ${address} rejected: no tunnel token`);
       return reject(socket, 401, 'tunnel_token_rejected', 'No tunnel token: send "Authorization: Bearer tt-…".');
     }
     void this.options.verifier.verify(token, ['tunnel-token']).then((verified) => {
       if (socket.destroyed) return;
       if (!verified.ok) {
-        this.options.log.warnRepeated(`rejected-token ${address}`, `tunnel from ${address} rejected: ${verified.reason} tunnel token`);
+        this.options.log.warnRepeated(`rejected-token ${peer}`, `tunnel from ${address} rejected: ${verified.reason} tunnel token`);
         const why = verified.reason === 'unknown' ? 'this gateway did not issue it' : `it was ${verified.reason}`;
         return reject(socket, 401, 'tunnel_token_rejected', `Tunnel token rejected: ${why}.`);
       }
@@ -132,9 +135,10 @@ export class TunnelPlane {
       log.info(`tunnel ${entry.id} ready: connector ${peerText(hello.version)}, ${hello.upstreamKind} upstream, model ${model}, ${name ? `serving '${peerText(name)}'` : 'waiting for a deployment name'}`);
     });
     session.on('goaway', ({ reason }) => log.info(`tunnel ${entry.id} draining at the connector's request (${peerText(reason)})`));
-    // Per address, so one peer's flood of broken frames or bad heads is one line per window.
-    session.on('protocol-error', (reason) => log.warnRepeated(`protocol-error ${remoteAddress}`, `tunnel ${entry.id} from ${remoteAddress} protocol error: ${peerText(reason)}`));
-    session.on('stream-error', (streamId, reason) => log.warnRepeated(`stream-error ${remoteAddress}`, `tunnel ${entry.id} stream ${streamId} reset: ${peerText(reason)}`));
+    // Per peer (an address, or an IPv6 /64), so one peer's flood of broken frames or bad heads is one line per window.
+    const peer = addressGroup(remoteAddress);
+    session.on('protocol-error', (reason) => log.warnRepeated(`protocol-error ${peer}`, `tunnel ${entry.id} from ${remoteAddress} protocol error: ${peerText(reason)}`));
+    session.on('stream-error', (streamId, reason) => log.warnRepeated(`stream-error ${peer}`, `tunnel ${entry.id} stream ${streamId} reset: ${peerText(reason)}`));
     session.on('close', (code, reason) => {
       clearTimeout(helloTimer);
       this.expiring.delete(entry);
