@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { redact } from '../logging/logger.js';
 import { requestIdOf } from './dialects/request-id.js';
 
 /**
@@ -8,7 +9,9 @@ import { requestIdOf } from './dialects/request-id.js';
  * what they learn (the deployment, when the request entered a tunnel, the first response
  * byte, the error code they answered with) and this module turns the notes into a record
  * on 'close'. The record carries the response's `x-request-id`, which the connector's own
- * record of the same request carries too.
+ * record of the same request carries too. What a client chose to send (the path, the
+ * `model`) is redacted like a log line: a key pasted into a URL by mistake, by anyone, must
+ * not reach the app's request inspector.
  * Without an observer every note is a no-op lookup in a WeakMap.
  */
 
@@ -65,7 +68,7 @@ export function observeRequest(req: IncomingMessage, res: ServerResponse, path: 
     const since = (at: number | null): number | null => (at === null ? null : at - entry.start);
     try {
       observer({
-        time: entry.time, method: entry.method, path: entry.path, status, deployment: entry.deployment, requestId: requestIdOf(res),
+        time: entry.time, method: entry.method, path: redact(entry.path), status, deployment: entry.deployment === null ? null : redact(entry.deployment), requestId: requestIdOf(res),
         client: entry.client, errorCode: entry.errorCode, queuedMs: since(entry.openedAt),
         ttftMs: since(entry.firstByteAt ?? (res.headersSent ? end : null)), durationMs: end - entry.start,
       });
