@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, nativeTheme, safeStorage, shell, Tray, utilityProcess } from 'electron';
 import { AppCore } from '../core/app-core.js';
 import { createEncryptedSecretStore } from '../deployments/secret-store.js';
+import { installLastResortHandler } from '../logging/last-resort-handler.js';
 import { Logger } from '../logging/logger.js';
 import { ASSETS_DIR, RENDERER_DIR } from '../paths.js';
 import { WORKER_ENTRY } from '../supervisor/child-process-spawner.js';
@@ -35,6 +36,21 @@ if (!app.requestSingleInstanceLock()) {
   let tray: { refresh(): void } | null = null;
   let quitting = false;
   let stopped = false;
+
+  // Electron's default for an escaped error is a dialog per error and carrying on, however
+  // broken. One bug is logged and the app carries on; a burst of them says it is broken:
+  // the workers are drained, the user told, and the app exits.
+  installLastResortHandler({
+    log,
+    beforeExit: async () => {
+      await core?.stop();
+      stopped = true;
+    },
+    exit: (code) => {
+      dialog.showErrorBox('Tokios Desktop stopped', 'Tokios Desktop met repeated internal errors and closed rather than go on in a broken state. Start it again: its tunnels reconnect by themselves. If this keeps happening, please report it with the lines from its log.');
+      app.exit(code);
+    },
+  });
 
   const showWindow = (): void => {
     if (!window || window.isDestroyed()) {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { addLogSink, Logger, type LogRecord } from './logger.js';
 import { EXIT_SOFTWARE, lastResortPolicy } from './last-resort-handler.js';
 
@@ -25,5 +25,33 @@ describe('last-resort handler', () => {
     } finally {
       remove();
     }
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('lets the process stop what it runs before exiting, for a bounded time', async () => {
+    vi.useFakeTimers();
+    const exits: number[] = [];
+    const burst = (beforeExit: () => Promise<unknown>): void => {
+      const handle = lastResortPolicy({ log: new Logger('test'), maxPerMinute: 1, exit: (code) => exits.push(code), beforeExit, exitDeadlineMs: 5000, now: () => 0 });
+      handle('uncaught exception', new Error('one'));
+      handle('uncaught exception', new Error('two'));
+    };
+    // Stopped in time: the exit follows at once.
+    let stop = (): void => {};
+    burst(() => new Promise<void>((resolve) => (stop = resolve)));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(exits).toEqual([]);
+    stop();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(exits).toEqual([EXIT_SOFTWARE]);
+    // Never stops: it exits at the deadline all the same.
+    burst(() => new Promise<void>(() => undefined));
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(exits).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(exits).toEqual([EXIT_SOFTWARE, EXIT_SOFTWARE]);
   });
 });

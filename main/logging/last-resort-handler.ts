@@ -7,7 +7,8 @@ import type { Logger } from './logger.js';
  * outage for every deployment on the process. So an escaped error is logged (through the
  * redacting logger) and the process keeps serving. Only when they come in a burst, which
  * says the process itself is broken rather than one request, does it exit, with a code the
- * supervisor (or systemd) restarts on.
+ * supervisor (or systemd) restarts on — after giving the process a bounded time to stop
+ * what it runs (the app drains its connector workers rather than orphaning them).
  */
 
 export interface LastResortOptions {
@@ -16,6 +17,10 @@ export interface LastResortOptions {
   maxPerMinute?: number;
   /** How the process ends in that case (default `process.exit`). */
   exit?: (code: number) => void;
+  /** Stops what the process runs before it exits; given {@link exitDeadlineMs} at most. */
+  beforeExit?: () => Promise<unknown>;
+  /** How long `beforeExit` may take (default 10 s). */
+  exitDeadlineMs?: number;
   now?: () => number;
 }
 
@@ -40,7 +45,16 @@ export function lastResortPolicy(options: LastResortOptions): (kind: 'uncaught e
     if (recent.length > maxPerMinute && !exiting) {
       exiting = true;
       log.error(`${recent.length} unexpected errors within a minute: exiting so the process is started afresh`);
-      exit(EXIT_SOFTWARE);
+      if (!options.beforeExit) return exit(EXIT_SOFTWARE);
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = Promise.resolve()
+        .then(options.beforeExit)
+        .catch((stopError: unknown) => log.error(`stopping before the exit failed: ${(stopError as Error)?.message ?? String(stopError)}`));
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.exitDeadlineMs ?? 10_000)));
+      void Promise.race([stopped, deadline]).then(() => {
+        clearTimeout(timer);
+        exit(EXIT_SOFTWARE);
+      });
     }
   };
 }

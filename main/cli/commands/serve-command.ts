@@ -3,6 +3,7 @@ import { createFileSecretStore } from '../../deployments/secret-store.js';
 import { DEFAULT_DETECT_URLS } from '../../detect/upstream-detector.js';
 import { DownloadSlots } from '../../headless/download-slots.js';
 import { startHeadlessHost } from '../../headless/headless-host.js';
+import { installLastResortHandler } from '../../logging/last-resort-handler.js';
 import { Logger } from '../../logging/logger.js';
 import { defaultHeadlessDataDir, RENDERER_DIR } from '../../paths.js';
 import { ChildProcessSpawner } from '../../supervisor/child-process-spawner.js';
@@ -36,6 +37,10 @@ Options:
   },
   async run(values) {
     const log = new Logger('app');
+    // What a burst of escaped errors stops before the process exits; grows as the app starts.
+    let stopApp = async (): Promise<void> => {};
+    // One bug is logged and the app serves on; a burst of them says it is broken: it stops its workers and exits (code 70).
+    installLastResortHandler({ log, beforeExit: () => stopApp() });
     const dataDir = (values.data as string | undefined) ?? defaultHeadlessDataDir();
     const detectUrls = values.detect as unknown as string[] | undefined;
     const downloads = new DownloadSlots();
@@ -50,15 +55,20 @@ Options:
       ...(values['gateway-port'] !== undefined ? { gatewayPort: parsePort(values['gateway-port'] as string, '--gateway-port') } : {}),
       ...(detectUrls ? { detect: { urls: detectUrls } } : {}),
     });
+    stopApp = () => core.stop();
     await core.start();
     const { runId } = await core.handlers['app.info']();
-    const host = await startHeadlessHost({ core, rendererDir: RENDERER_DIR, port: parsePort((values.port as string | undefined) ?? '0'), log, downloads, runId });
-    process.stdout.write(`${host.url}\n`);
+    const headless = await startHeadlessHost({ core, rendererDir: RENDERER_DIR, port: parsePort((values.port as string | undefined) ?? '0'), log, downloads, runId });
+    stopApp = async () => {
+      await headless.close();
+      await core.stop();
+    };
+    process.stdout.write(`${headless.url}\n`);
     const gateway = await core.handlers['gateway.info']();
-    log.info(`UI at ${host.origin} (open the URL printed above: it carries this run's secret); the gateway for your clients is ${gateway.url} (data in ${dataDir})`);
+    log.info(`UI at ${headless.origin} (open the URL printed above: it carries this run's secret); the gateway for your clients is ${gateway.url} (data in ${dataDir})`);
     const signal = await waitForShutdownSignal();
     log.info(`${signal}: stopping connectors`);
-    await host.close();
+    await headless.close();
     await core.stop();
     return ExitCode.Ok;
   },
