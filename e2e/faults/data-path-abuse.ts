@@ -1,13 +1,15 @@
 import http from 'node:http';
+import type { Socket } from 'node:net';
+import { cpuMs } from '../../bench/proc-stats.js';
 import { encodeFrame } from '../../main/tunnel/frame-codec.js';
-import { FLAG_END_STREAM, FrameType, ResetCode } from '../../shared/tunnel-protocol.js';
+import { DEFAULT_LIMITS, FLAG_END_STREAM, FrameType, ResetCode } from '../../shared/tunnel-protocol.js';
 import { startFakeOllama } from '../support/fake-ollama.js';
 import { startGatewayProcess, tempDir, tokios, writeConfig } from '../support/processes.js';
 import { openSocket, rawExchange, rawPost } from '../support/raw-http.js';
-import { RogueConnector } from '../support/rogue-connector.js';
+import { CHAT_ONLY_UPSTREAM, RogueConnector } from '../support/rogue-connector.js';
 import { pollUntil, RogueGateway, type RogueTunnel } from '../support/rogue-gateway.js';
 import { TunnelRig } from '../support/tunnel-rig.js';
-import { alive, percentile, rss, type FaultReport, type Scale } from './fault-report.js';
+import { alive, eventually, percentile, rss, type FaultReport, type Scale } from './fault-report.js';
 import { chat } from './network-faults.js';
 
 /**
@@ -270,6 +272,171 @@ export async function costlyClients(report: FaultReport, scale: Scale): Promise<
   } finally {
     await process.stop();
     dir.remove();
+  }
+}
+
+/**
+ * Messages clients of a deployment whose upstream speaks only Chat Completions, so the
+ * gateway translates: a client sending what costs a parse (many blocks, many empty
+ * objects), some while the tunnel reconnects, and a rogue connector answering with a line
+ * that never ends or a whole answer far too large to translate.
+ */
+export async function translatedRoutes(report: FaultReport, scale: Scale): Promise<void> {
+  const full = scale === 'full';
+  const rig = await new TunnelRig().start();
+  try {
+    const token = await rig.newToken();
+    await rig.register('chat-only', token);
+    let rogue = await RogueConnector.connect(rig.url, token, DEFAULT_LIMITS, CHAT_ONLY_UPSTREAM);
+    await rogue.serving();
+    const gateway = rig.gateway.pid;
+    const messages = async (body: string): Promise<{ status: number; text: string }> => {
+      try {
+        const response = await rig.fetch('/v1/messages', body, { headers: { 'anthropic-version': '2023-06-01' }, signal: AbortSignal.timeout(30_000) });
+        return { status: response.status, text: await response.text() };
+      } catch (error) {
+        return { status: 0, text: String(error) };
+      }
+    };
+    const request = (extra: Record<string, unknown>): string => JSON.stringify({ model: 'chat-only', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }], ...extra });
+    const tooLarge = (answer: { status: number; text: string }): boolean => answer.status === 413 && answer.text.includes('"type":"request_too_large"') && answer.text.includes('100000 JSON values');
+
+    // Many blocks: once a RangeError from the translator (an unhandled rejection while waiting
+    // for a reconnecting tunnel; 11 in a minute exited the gateway). Three of every four wait.
+    const blocks = request({ messages: [{ role: 'user', content: Array.from({ length: 150_000 }, () => ({ type: 'tool_result', tool_use_id: 't', content: '' })) }] });
+    let tried = 0;
+    let clear = 0;
+    for (let round = 0; round < (full ? 4 : 1); round++) {
+      tried++;
+      if (tooLarge(await messages(blocks))) clear++;
+      const closed = (): number => (rig.gateway.stderr.match(/tunnel \S+ closed/g) ?? []).length;
+      const before = closed();
+      rogue.close();
+      await eventually(() => closed() > before, 5000);
+      const waiting = Array.from({ length: 3 }, () => messages(blocks));
+      tried += waiting.length;
+      rogue = await RogueConnector.connect(rig.url, token, DEFAULT_LIMITS, CHAT_ONLY_UPSTREAM);
+      for (const answer of await Promise.all(waiting)) if (tooLarge(answer)) clear++;
+    }
+    const errors = (rig.gateway.stderr.match(/ ERROR /g) ?? []).length;
+    report.add({
+      area: 'bad input', scenario: `Messages requests of 150,000 tool_result blocks (${(blocks.length / 1e6).toFixed(1)} MB) to a translated deployment, 3 of every 4 while its tunnel reconnects`,
+      tried, survived: clear, lost: tried - clear + errors + (alive(gateway) ? 0 : 1),
+      figures: `${clear}/${tried} answered 413 in Anthropic's shape naming the limits, none hung; ${errors} ERROR lines; gateway ${alive(gateway) ? 'alive' : 'DEAD'}`,
+    });
+
+    // Empty objects: the parse that built 1.2 GB.
+    const objects = full ? 11_000_000 : 1_300_000;
+    const empty = `{"model":"chat-only","max_tokens":5,"messages":[{"role":"user","content":[${'{},'.repeat(objects - 1)}{}]}]}`;
+    const load = await whileMeasuring(rig.url, gateway, () => messages(empty));
+    report.add({
+      area: 'bad input', scenario: `a ${(empty.length / 1e6).toFixed(0)} MB body of ${(objects / 1e6).toFixed(1)}M empty objects to a translated deployment (/v1/messages)`,
+      tried: 1, survived: tooLarge(load.result) ? 1 : 0, lost: (alive(gateway) ? 0 : 1) + (load.rssGrowth > 200e6 ? 1 : 0),
+      figures: `answered ${load.result.status} before any parse; gateway RSS peak ${mb(load.rssGrowth)}; /healthz during it max ${load.slowestHealth.toFixed(0)} ms; CPU ${load.cpu.toFixed(0)} ms`,
+    });
+
+    // A rogue connector: one SSE line that never ends, in 512-byte frames, as long as it may.
+    const lineBytes = (full ? 16 : 2) << 20;
+    let sentOfLine = 0;
+    rogue.onRequest = (incoming) => {
+      rogue.send(encodeFrame(FrameType.ResponseHead, 0, incoming.streamId, JSON.stringify({ status: 200, headers: { 'content-type': 'text/event-stream' } })));
+      void (async () => {
+        await rogue.sendWithinWindow(incoming.streamId, 'data: {"choices":[{"index":0,"delta":{"content":"');
+        const piece = Buffer.alloc(512, 0x61);
+        while (sentOfLine < lineBytes && (await rogue.sendWithinWindow(incoming.streamId, piece))) sentOfLine += piece.length;
+        rogue.send(encodeFrame(FrameType.Data, FLAG_END_STREAM, incoming.streamId));
+      })();
+    };
+    const line = await whileMeasuring(rig.url, gateway, () => messages(request({ stream: true })));
+    const lineFailed = line.result.status === 200 && line.result.text.includes('event: error') && line.result.text.includes('longer than 1048576 bytes');
+    report.add({
+      area: 'bad input', scenario: `a rogue connector answering a translated stream with one ${lineBytes >> 20} MB SSE line in 512-byte frames`,
+      tried: 1, survived: lineFailed ? 1 : 0, lost: alive(gateway) ? 0 : 1,
+      figures: `the client got Anthropic's error event (line longer than 1 MiB) and the end of its answer; the connector's stream was reset after ${(sentOfLine / 1048576).toFixed(1)} MiB; gateway CPU ${line.cpu.toFixed(0)} ms, RSS peak ${mb(line.rssGrowth)}, /healthz during it max ${line.slowestHealth.toFixed(0)} ms`,
+    });
+
+    // A rogue connector: a whole answer padded with empty objects, for the gateway to collect and parse.
+    const answerBytes = (full ? 32 : 8) << 20;
+    let sentOfAnswer = 0;
+    rogue.onRequest = (incoming) => {
+      rogue.send(encodeFrame(FrameType.ResponseHead, 0, incoming.streamId, JSON.stringify({ status: 200, headers: { 'content-type': 'application/json' } })));
+      void (async () => {
+        await rogue.sendWithinWindow(incoming.streamId, '{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"pad":[');
+        const piece = Buffer.alloc(63 * 1024, '{},');
+        while (sentOfAnswer < answerBytes && (await rogue.sendWithinWindow(incoming.streamId, piece))) sentOfAnswer += piece.length;
+        await rogue.sendWithinWindow(incoming.streamId, '{}]}');
+        rogue.send(encodeFrame(FrameType.Data, FLAG_END_STREAM, incoming.streamId));
+      })();
+    };
+    const whole = await whileMeasuring(rig.url, gateway, () => messages(request({})));
+    const refused = whole.result.status === 502 && whole.result.text.includes("Deployment 'chat-only' answered more than 4194304 bytes");
+    report.add({
+      area: 'bad input', scenario: `a rogue connector answering a translated request with a ${answerBytes >> 20} MB whole answer of empty objects`,
+      tried: 1, survived: refused ? 1 : 0, lost: (alive(gateway) ? 0 : 1) + (whole.rssGrowth > 100e6 ? 1 : 0),
+      figures: `answered 502 naming the deployment once 4 MiB had come, the connector's stream reset after ${(sentOfAnswer / 1048576).toFixed(1)} MiB; gateway RSS peak ${mb(whole.rssGrowth)}`,
+    });
+    rogue.close();
+  } finally {
+    await rig.close();
+  }
+}
+
+/** Idle unauthenticated sockets from several addresses holding a gateway's every connection, while a connector and a client arrive. */
+export async function idleConnections(report: FaultReport, scale: Scale): Promise<void> {
+  const rig = await new TunnelRig(['--max-connections', '40', '--max-connections-per-address', '10']).start();
+  const held: Socket[] = [];
+  try {
+    const token = await rig.newToken();
+    await rig.register('arriving', token);
+    const port = Number(new URL(rig.url).port);
+    const rounds = scale === 'full' ? 5 : 1;
+    let tunnels = 0;
+    let healthy = 0;
+    for (let round = 0; round < rounds; round++) {
+      // Fill every slot again: 10 from each of 4 addresses (all of 127.0.0.0/8 is loopback).
+      for (const socket of held.splice(0)) socket.destroy();
+      for (let a = 0; a < 4; a++) held.push(...(await Promise.all(Array.from({ length: 10 }, () => openSocket(port, `127.0.0.${10 + a}`)))));
+      for (const socket of held) socket.on('error', () => undefined);
+      const connector = await RogueConnector.connect(rig.url, token).catch(() => null);
+      if (connector && (await connector.serving().then(() => true, () => false))) tunnels++;
+      connector?.close();
+      if ((await fetch(`${rig.url}/healthz`).catch(() => null))?.status === 200) healthy++;
+    }
+    const closed = held.filter((s) => s.destroyed || s.readableEnded).length;
+    report.add({
+      area: 'bad input', scenario: 'idle unauthenticated sockets from 4 addresses holding all 40 connections (10 per address), then a connector and a client arrive',
+      tried: rounds * 2, survived: tunnels + healthy, lost: rounds * 2 - tunnels - healthy + (alive(rig.gateway.pid) ? 0 : 1),
+      figures: `${tunnels}/${rounds} tunnels accepted and ${healthy}/${rounds} /healthz answered 200, each by closing the socket idle longest (${closed} of the last 40 closed); a silent socket lives 5 s, not until the 20 s header timeout`,
+    });
+  } finally {
+    for (const socket of held) socket.destroy();
+    await rig.close();
+  }
+}
+
+/** Runs `work` while sampling the gateway's memory and timing its /healthz: peak RSS growth, the slowest probe, CPU used. */
+async function whileMeasuring<T>(base: string, pid: number, work: () => Promise<T>): Promise<{ result: T; rssGrowth: number; slowestHealth: number; cpu: number }> {
+  const before = rss(pid);
+  const cpuBefore = cpuMs(pid);
+  let peak = before;
+  let slowest = 0;
+  let sampling = true;
+  const sampleRss = setInterval(() => (peak = Math.max(peak, rssOf(pid))), 20);
+  const probes = (async () => {
+    while (sampling) {
+      const started = performance.now();
+      await fetch(`${base}/healthz`).then((r) => r.arrayBuffer(), () => undefined);
+      slowest = Math.max(slowest, performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  try {
+    const result = await work();
+    return { result, rssGrowth: peak - before, slowestHealth: slowest, cpu: alive(pid) ? cpuMs(pid) - cpuBefore : 0 };
+  } finally {
+    sampling = false;
+    clearInterval(sampleRss);
+    await probes;
   }
 }
 

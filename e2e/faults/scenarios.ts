@@ -1,7 +1,7 @@
 import { httpAbuse, tunnelGarbage } from './abuse.js';
 import { rogueConnector, rogueGateway } from './hostile-peers.js';
 import { canarySecrets, configFolderAbuse, crashLoop } from './app-faults.js';
-import { costlyClients, lyingConnector, poisoningGateway } from './data-path-abuse.js';
+import { costlyClients, idleConnections, lyingConnector, poisoningGateway, translatedRoutes } from './data-path-abuse.js';
 import type { FaultReport, Scale } from './fault-report.js';
 import { degradedTunnel, drains, gatewayKills, upstreamKilled } from './network-faults.js';
 
@@ -18,6 +18,8 @@ export const SCENARIOS: Array<[string, (report: FaultReport, scale: Scale) => Pr
   ['rogue connector', rogueConnector],
   ['lying connector', lyingConnector],
   ['costly clients', costlyClients],
+  ['idle connections', idleConnections],
+  ['translated routes', translatedRoutes],
   ['poisoning gateway', poisoningGateway],
   ['config folder abuse', configFolderAbuse],
   ['canary secrets', (report) => canarySecrets(report)],

@@ -9,6 +9,9 @@ import { pollUntil } from './rogue-gateway.js';
  * broken connector would (lying about lengths, refusing, resetting).
  */
 
+/** A Hello for a llama.cpp build that serves Chat Completions only: the gateway translates Messages and Responses for it. */
+export const CHAT_ONLY_UPSTREAM: Partial<HelloPayload> = { upstreamKind: 'llamacpp', endpoints: ['/v1/chat/completions'], models: ['m'], model: 'm' };
+
 export interface RogueRequest {
   streamId: number;
   head: RequestHead;

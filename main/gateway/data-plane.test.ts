@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../tunnel/frame-codec.js';
 import { tempDir } from '../../e2e/support/processes.js';
 import { rawExchange, rawPost } from '../../e2e/support/raw-http.js';
-import { RogueConnector, type RogueRequest } from '../../e2e/support/rogue-connector.js';
+import { CHAT_ONLY_UPSTREAM, RogueConnector, type RogueRequest } from '../../e2e/support/rogue-connector.js';
 import { pollUntil } from '../../e2e/support/rogue-gateway.js';
 import { DEFAULT_LIMITS, FLAG_END_STREAM, FrameType, ResetCode, type HelloPayload } from '../../shared/tunnel-protocol.js';
 import { addLogSink, Logger, type LogRecord } from '../logging/logger.js';
@@ -211,8 +211,7 @@ describe('data plane: refused streams and cancellation', () => {
 });
 
 describe('data plane: translated routes facing hostile peers', () => {
-  /** A connector in front of a llama.cpp build without Messages or Responses: those get translated. */
-  const CHAT_ONLY: Partial<HelloPayload> = { upstreamKind: 'llamacpp', endpoints: ['/v1/chat/completions'], models: ['m'], model: 'm' };
+  const CHAT_ONLY = CHAT_ONLY_UPSTREAM;
   const messages = (body: object, stream = false): string => JSON.stringify({ model: 'chat-only', max_tokens: 5, stream, ...body });
   const anthropic = { 'anthropic-version': '2023-06-01' };
   let translated: Rig;
