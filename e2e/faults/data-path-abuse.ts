@@ -337,43 +337,31 @@ export async function translatedRoutes(report: FaultReport, scale: Scale): Promi
 
     // A rogue connector: one SSE line that never ends, in 512-byte frames, as long as it may.
     const lineBytes = (full ? 16 : 2) << 20;
-    let sentOfLine = 0;
+    let sentOfLine = Promise.resolve(0);
     rogue.onRequest = (incoming) => {
-      rogue.send(encodeFrame(FrameType.ResponseHead, 0, incoming.streamId, JSON.stringify({ status: 200, headers: { 'content-type': 'text/event-stream' } })));
-      void (async () => {
-        await rogue.sendWithinWindow(incoming.streamId, 'data: {"choices":[{"index":0,"delta":{"content":"');
-        const piece = Buffer.alloc(512, 0x61);
-        while (sentOfLine < lineBytes && (await rogue.sendWithinWindow(incoming.streamId, piece))) sentOfLine += piece.length;
-        rogue.send(encodeFrame(FrameType.Data, FLAG_END_STREAM, incoming.streamId));
-      })();
+      sentOfLine = rogue.answerInPieces(incoming.streamId, 'text/event-stream', 'data: {"choices":[{"index":0,"delta":{"content":"', Buffer.alloc(512, 0x61), lineBytes);
     };
     const line = await whileMeasuring(rig.url, gateway, () => messages(request({ stream: true })));
     const lineFailed = line.result.status === 200 && line.result.text.includes('event: error') && line.result.text.includes('longer than 1048576 bytes');
     report.add({
       area: 'bad input', scenario: `a rogue connector answering a translated stream with one ${lineBytes >> 20} MB SSE line in 512-byte frames`,
       tried: 1, survived: lineFailed ? 1 : 0, lost: alive(gateway) ? 0 : 1,
-      figures: `the client got Anthropic's error event (line longer than 1 MiB) and the end of its answer; the connector's stream was reset after ${(sentOfLine / 1048576).toFixed(1)} MiB; gateway CPU ${line.cpu.toFixed(0)} ms, RSS peak ${mb(line.rssGrowth)}, /healthz during it max ${line.slowestHealth.toFixed(0)} ms`,
+      figures: `the client got Anthropic's error event (line longer than 1 MiB) and the end of its answer; the connector's stream was reset after ${((await sentOfLine) / 1048576).toFixed(1)} MiB; gateway CPU ${line.cpu.toFixed(0)} ms, RSS peak ${mb(line.rssGrowth)}, /healthz during it max ${line.slowestHealth.toFixed(0)} ms`,
     });
 
     // A rogue connector: a whole answer padded with empty objects, for the gateway to collect and parse.
     const answerBytes = (full ? 32 : 8) << 20;
-    let sentOfAnswer = 0;
+    let sentOfAnswer = Promise.resolve(0);
     rogue.onRequest = (incoming) => {
-      rogue.send(encodeFrame(FrameType.ResponseHead, 0, incoming.streamId, JSON.stringify({ status: 200, headers: { 'content-type': 'application/json' } })));
-      void (async () => {
-        await rogue.sendWithinWindow(incoming.streamId, '{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"pad":[');
-        const piece = Buffer.alloc(63 * 1024, '{},');
-        while (sentOfAnswer < answerBytes && (await rogue.sendWithinWindow(incoming.streamId, piece))) sentOfAnswer += piece.length;
-        await rogue.sendWithinWindow(incoming.streamId, '{}]}');
-        rogue.send(encodeFrame(FrameType.Data, FLAG_END_STREAM, incoming.streamId));
-      })();
+      const opening = '{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"pad":[';
+      sentOfAnswer = rogue.answerInPieces(incoming.streamId, 'application/json', opening, Buffer.alloc(63 * 1024, '{},'), answerBytes, '{}]}');
     };
     const whole = await whileMeasuring(rig.url, gateway, () => messages(request({})));
     const refused = whole.result.status === 502 && whole.result.text.includes("Deployment 'chat-only' answered more than 4194304 bytes");
     report.add({
       area: 'bad input', scenario: `a rogue connector answering a translated request with a ${answerBytes >> 20} MB whole answer of empty objects`,
       tried: 1, survived: refused ? 1 : 0, lost: (alive(gateway) ? 0 : 1) + (whole.rssGrowth > 100e6 ? 1 : 0),
-      figures: `answered 502 naming the deployment once 4 MiB had come, the connector's stream reset after ${(sentOfAnswer / 1048576).toFixed(1)} MiB; gateway RSS peak ${mb(whole.rssGrowth)}`,
+      figures: `answered 502 naming the deployment once 4 MiB had come, the connector's stream reset after ${((await sentOfAnswer) / 1048576).toFixed(1)} MiB; gateway RSS peak ${mb(whole.rssGrowth)}`,
     });
     rogue.close();
   } finally {
@@ -406,7 +394,7 @@ export async function idleConnections(report: FaultReport, scale: Scale): Promis
     report.add({
       area: 'bad input', scenario: 'idle unauthenticated sockets from 4 addresses holding all 40 connections (10 per address), then a connector and a client arrive',
       tried: rounds * 2, survived: tunnels + healthy, lost: rounds * 2 - tunnels - healthy + (alive(rig.gateway.pid) ? 0 : 1),
-      figures: `${tunnels}/${rounds} tunnels accepted and ${healthy}/${rounds} /healthz answered 200, each by closing the socket idle longest (${closed} of the last 40 closed); a silent socket lives 5 s, not until the 20 s header timeout`,
+      figures: `${tunnels}/${rounds} tunnels accepted and ${healthy}/${rounds} /healthz answered 200, each by closing the socket idle longest (${closed} of the last 40 closed); a connection must send its first request within 5 s`,
     });
   } finally {
     for (const socket of held) socket.destroy();

@@ -1,13 +1,13 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../main/tunnel/frame-codec.js';
-import { FLAG_END_STREAM, FrameType, ResetCode } from '../../shared/tunnel-protocol.js';
+import { DEFAULT_LIMITS, FLAG_END_STREAM, FrameType, ResetCode } from '../../shared/tunnel-protocol.js';
 import { rss } from '../faults/fault-report.js';
 import { chatBody, floodBodies, FORGED, pooledPost as pool, type PooledOutcome } from '../faults/data-path-abuse.js';
 import { startFakeOllama, type FakeOllama } from '../support/fake-ollama.js';
 import { startGatewayProcess, tempDir, tokios, writeConfig, type TokiosProcess } from '../support/processes.js';
 import { openSocket, rawExchange, rawPost } from '../support/raw-http.js';
-import { RogueConnector } from '../support/rogue-connector.js';
+import { CHAT_ONLY_UPSTREAM, RogueConnector } from '../support/rogue-connector.js';
 import { pollUntil, RogueGateway } from '../support/rogue-gateway.js';
 import { TunnelRig } from '../support/tunnel-rig.js';
 
@@ -173,6 +173,31 @@ describe('bodies that cost memory', () => {
     }
     // The body itself is 3.9 MB; parsing it into objects took over a hundred MB.
     expect(peak - before).toBeLessThan(40e6);
+  });
+
+  it('the same body to a deployment the gateway translates for is refused before it is parsed', async () => {
+    const token = await rig.newToken();
+    await rig.register('chat-only', token);
+    const chatOnly = await RogueConnector.connect(rig.url, token, DEFAULT_LIMITS, CHAT_ONLY_UPSTREAM);
+    try {
+      await chatOnly.serving();
+      const body = `{"model":"chat-only","max_tokens":5,"messages":[{"role":"user","content":[${'{},'.repeat(1_300_000)}{}]}]}`;
+      const before = rss(rig.gateway.pid);
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, rss(rig.gateway.pid))), 10);
+      try {
+        const response = await rig.fetch('/v1/messages', body, { headers: { 'anthropic-version': '2023-06-01' } });
+        expect(response.status).toBe(413);
+        expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'request_too_large', message: expect.stringContaining('this one has 3900080 bytes and 1300008 values') } });
+      } finally {
+        clearInterval(sampler);
+      }
+      // Translating it parsed the whole body: over a hundred MB.
+      expect(peak - before).toBeLessThan(40e6);
+      expect(chatOnly.requests).toEqual([]);
+    } finally {
+      chatOnly.close();
+    }
   });
 
   it('past the bytes of bodies held at once, a new request gets 503 naming the limit, and is served once there is room', async () => {

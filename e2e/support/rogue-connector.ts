@@ -96,6 +96,21 @@ export class RogueConnector {
     }
   }
 
+  /**
+   * Answers `streamId` 200 with `type`: `opening`, then `piece` again and again within the
+   * gateway's windows until `bytes` of them went or the gateway reset the stream, then
+   * `closing` and the end. Resolves with how many bytes of pieces went.
+   */
+  async answerInPieces(streamId: number, type: string, opening: string, piece: Buffer, bytes: number, closing = ''): Promise<number> {
+    this.send(encodeFrame(FrameType.ResponseHead, 0, streamId, JSON.stringify({ status: 200, headers: { 'content-type': type } })));
+    await this.sendWithinWindow(streamId, opening);
+    let sent = 0;
+    while (sent < bytes && (await this.sendWithinWindow(streamId, piece))) sent += piece.length;
+    if (closing) await this.sendWithinWindow(streamId, closing);
+    if (!this.resets.has(streamId)) this.send(encodeFrame(FrameType.Data, FLAG_END_STREAM, streamId));
+    return sent;
+  }
+
   reset(streamId: number, code: number, reason: string): void {
     const reasonBytes = Buffer.from(reason);
     const payload = Buffer.alloc(4 + reasonBytes.length);

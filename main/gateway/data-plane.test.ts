@@ -1,11 +1,10 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame } from '../tunnel/frame-codec.js';
 import { tempDir } from '../../e2e/support/processes.js';
 import { rawExchange, rawPost } from '../../e2e/support/raw-http.js';
 import { CHAT_ONLY_UPSTREAM, RogueConnector, type RogueRequest } from '../../e2e/support/rogue-connector.js';
 import { pollUntil } from '../../e2e/support/rogue-gateway.js';
-import { DEFAULT_LIMITS, FLAG_END_STREAM, FrameType, ResetCode, type HelloPayload } from '../../shared/tunnel-protocol.js';
+import { DEFAULT_LIMITS, ResetCode, type HelloPayload } from '../../shared/tunnel-protocol.js';
 import { addLogSink, Logger, type LogRecord } from '../logging/logger.js';
 import { startGateway, type Gateway, type GatewayOptions } from './gateway-server.js';
 import { IMPLICIT_ACCOUNT_ID } from './gateway-store.js';
@@ -253,14 +252,8 @@ describe('data plane: translated routes facing hostile peers', () => {
 
   it('a whole answer larger than the gateway collects to translate: 502 naming the deployment, before any parse', async () => {
     connector.onRequest = (request) => {
-      connector.send(encodeFrame(FrameType.ResponseHead, 0, request.streamId, JSON.stringify({ status: 200, headers: { 'content-type': 'application/json' } })));
-      void (async () => {
-        await connector.sendWithinWindow(request.streamId, '{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"pad":[');
-        const piece = Buffer.alloc(60 * 1024, '{},');
-        for (let sent = 0; sent < 6 << 20; sent += piece.length) if (!(await connector.sendWithinWindow(request.streamId, piece))) return;
-        await connector.sendWithinWindow(request.streamId, '{}]}');
-        connector.send(encodeFrame(FrameType.Data, FLAG_END_STREAM, request.streamId));
-      })();
+      const opening = '{"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"pad":[';
+      void connector.answerInPieces(request.streamId, 'application/json', opening, Buffer.alloc(60 * 1024, '{},'), 6 << 20, '{}]}');
     };
     const answer = await translated.post(messages({ messages: [{ role: 'user', content: 'Hi' }] }), anthropic, '/v1/messages');
     expect(answer.status).toBe(502);
@@ -271,15 +264,8 @@ describe('data plane: translated routes facing hostile peers', () => {
   });
 
   it('a stream line that never ends: the client gets the dialect\'s error event and the end of its answer', async () => {
-    connector.onRequest = (request) => {
-      connector.send(encodeFrame(FrameType.ResponseHead, 0, request.streamId, JSON.stringify({ status: 200, headers: { 'content-type': 'text/event-stream' } })));
-      void (async () => {
-        await connector.sendWithinWindow(request.streamId, 'data: {"choices":[{"index":0,"delta":{"content":"');
-        // 512-byte frames, as a rogue connector pinning the gateway's CPU would send them, for ever.
-        const piece = Buffer.alloc(512, 0x61);
-        while (await connector.sendWithinWindow(request.streamId, piece));
-      })();
-    };
+    // 512-byte frames, as a rogue connector pinning the gateway's CPU would send them, for ever.
+    connector.onRequest = (request) => void connector.answerInPieces(request.streamId, 'text/event-stream', 'data: {"choices":[{"index":0,"delta":{"content":"', Buffer.alloc(512, 0x61), Infinity);
     const response = await fetch(`${translated.gateway.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${translated.key}`, ...anthropic }, body: messages({ messages: [{ role: 'user', content: 'Hi' }] }, true) });
     expect(response.status).toBe(200);
     const text = await response.text();
