@@ -56,10 +56,13 @@ Options:
                    request body bytes held at once across all requests (default
                    268435456); past it new requests get 503 until some finish
   --max-connections N
-                   open connections at once, tunnels included (default 8192)
+                   open connections at once, tunnels included (default 8192); when
+                   all are open, a new one replaces the one idle longest, and a
+                   connection must send its first request within 5 s
   --max-connections-per-address N
-                   open connections at once from one address (default 2048; behind a
-                   reverse proxy every client shares its address: raise it)
+                   open connections at once from one address, or one IPv6 /64
+                   (default an eighth of --max-connections: 1024; behind a reverse
+                   proxy every client shares its address: raise it)
   --heartbeat MS   tunnel heartbeat interval (default 10000)
   --register-with-key-only
                    accept 'tokios register' only with an admin API key (TOKIOS_API_KEY),
