@@ -23,6 +23,8 @@ export const ErrorCodes = [
   'FORBIDDEN',
   'RATE_LIMITED',
   'STORE_LOCKED',
+  /** The gateway's database cannot be reached: changes are refused until it is back. */
+  'STORE_UNAVAILABLE',
   'PORT_IN_USE',
   'STORE_CORRUPT',
   'WORKER_FAILED',
@@ -66,6 +68,7 @@ export const HTTP_ERRORS: Readonly<Record<ErrorCode, HttpError>> = {
   FORBIDDEN: { status: 403, type: 'permission_error' },
   RATE_LIMITED: { status: 429, type: 'rate_limit_error' },
   STORE_LOCKED: server(503),
+  STORE_UNAVAILABLE: server(503),
   PORT_IN_USE: server(500),
   STORE_CORRUPT: server(500),
   WORKER_FAILED: server(500),

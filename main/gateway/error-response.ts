@@ -11,6 +11,8 @@ import { sendError } from './http-util.js';
 export function sendFailure(res: ServerResponse, error: unknown, log: Logger, what: string): void {
   const known = isTokiosError(error) ? error : null;
   const { status, type } = HTTP_ERRORS[known?.code ?? 'INTERNAL'];
-  if (status >= 500) log.error(`${what} failed: ${(error as Error)?.message ?? String(error)}`);
-  sendError(res, status, known && status < 500 ? known.message : 'Internal gateway error.', type, (known?.code ?? 'INTERNAL').toLowerCase());
+  // A database that is away is the one server fault the caller must hear about in words: it says to retry.
+  const unavailable = known?.code === 'STORE_UNAVAILABLE';
+  if (status >= 500) log[unavailable ? 'warn' : 'error'](`${what} failed: ${(error as Error)?.message ?? String(error)}`);
+  sendError(res, status, known && (status < 500 || unavailable) ? known.message : 'Internal gateway error.', type, (known?.code ?? 'INTERNAL').toLowerCase(), unavailable ? { 'retry-after': '5' } : {});
 }

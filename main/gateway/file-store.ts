@@ -11,9 +11,12 @@ import {
   type CredentialRecord,
   type DeploymentRecord,
   type GatewayStore,
+  type RegisterOptions,
   type RegisterResult,
   type UsageRow,
 } from './gateway-store.js';
+import type { Invalidation } from './invalidation-bus.js';
+import { applyRegistration } from './registration-rules.js';
 import { newId } from './secrets.js';
 import { backupBeforeMigration, emptyStore, parseStoreFile, type StoreFile } from './store-migration.js';
 import { UsageFile } from './usage-file.js';
@@ -149,33 +152,16 @@ export class FileGatewayStore implements GatewayStore {
     return this.data.deployments.filter((d) => accountId === undefined || d.accountId === accountId).map((d) => ({ ...d }));
   }
 
-  async register(accountId: string, name: string, tokenId: string, options: { allowMove: boolean }): Promise<RegisterResult> {
+  async register(accountId: string, name: string, tokenId: string, options: RegisterOptions): Promise<RegisterResult> {
     const problem = deploymentNameProblem(name);
     if (problem) throw new TokiosError('NAME_INVALID', `deployment name ${problem}`);
     return this.mutate((data) => {
       const token = data.tunnelTokens.find((t) => t.id === tokenId && t.accountId === accountId);
       if (!token || credentialProblem({ ...token, kind: 'tunnel-token' }, Date.now())) throw new TokiosError('TOKEN_INVALID', 'tunnel token is not a live token of this account');
       const mine = data.deployments.filter((d) => d.accountId === accountId);
-      const existing = mine.find((d) => d.name === name);
-      if (existing && existing.tokenId !== tokenId && !options.allowMove) {
-        throw new TokiosError('FORBIDDEN', `'${name}' is bound to another tunnel token; moving it (the swap) needs an admin credential`);
-      }
-      const now = new Date().toISOString();
-      let renamedFrom: string | null = null;
-      const other = mine.find((d) => d.tokenId === tokenId && d.name !== name);
-      if (other) {
-        renamedFrom = other.name;
-        data.deployments = data.deployments.filter((d) => d !== other);
-      }
-      if (existing) {
-        const previousTokenId = existing.tokenId === tokenId ? null : existing.tokenId;
-        existing.tokenId = tokenId;
-        existing.updated = now;
-        return { deployment: { ...existing }, previousTokenId, renamedFrom, created: false };
-      }
-      const record: DeploymentRecord = { accountId, name, tokenId, created: now, updated: now };
-      data.deployments.push(record);
-      return { deployment: { ...record }, previousTokenId: null, renamedFrom, created: true };
+      const { next, result } = applyRegistration(mine, accountId, name, tokenId, options, new Date().toISOString());
+      data.deployments = [...data.deployments.filter((d) => d.accountId !== accountId), ...next];
+      return result;
     });
   }
 
@@ -223,6 +209,13 @@ export class FileGatewayStore implements GatewayStore {
         this.watchTimer = null;
       }
     };
+  }
+
+  watchChanges(listener: (change: Invalidation) => void): () => void {
+    return this.watchForeignChanges((change) => {
+      for (const revoked of change.revoked) listener({ type: 'credential-revoked', ...revoked });
+      if (change.deploymentsChanged) listener({ type: 'deployments-changed', accountId: null });
+    });
   }
 
   /** Re-reads the file when another process changed it; true if it did. Rate-limited. */

@@ -20,7 +20,7 @@ import { FileGatewayStore } from './file-store.js';
 import type { GatewayStore } from './gateway-store.js';
 import { sendError } from './http-util.js';
 import { observeRequest, type RequestObserver } from './request-observer.js';
-import { LocalInvalidationBus, type InvalidationBus } from './invalidation-bus.js';
+import { LocalInvalidationBus, type Invalidation, type InvalidationBus } from './invalidation-bus.js';
 import { LocalLimitCounters, type LimitCounters } from './limit-counters.js';
 import { RequestAccounting } from './request-accounting.js';
 import { RequestAuth } from './request-auth.js';
@@ -126,9 +126,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   tunnelPlane = new TunnelPlane({ verifier, registries, log, heartbeatMs, now, clientAddress });
   registries.loadBindings(await store.deployments());
 
-  // One path for every change, made here or anywhere else: drop what was cached, close what
-  // a revoked token holds open, reload bindings.
-  const unsubscribe = bus.subscribe((message) => {
+  // One path for every change, made here or by any process sharing the store (the CLI,
+  // other replicas): drop what was cached, close what a revoked token holds open, reload bindings.
+  const apply = (message: Invalidation): void => {
     verifier.invalidate();
     if (message.type === 'credential-revoked') {
       if (message.kind === 'tunnel-token') tunnelPlane.revokeToken(message.id);
@@ -138,11 +138,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         (error: Error) => log.error(`could not reload deployments: ${error.message}`),
       );
     }
-  });
-  const stopWatching = fileStore?.watchForeignChanges((change) => {
-    for (const revoked of change.revoked) bus.publish({ type: 'credential-revoked', ...revoked });
-    if (change.deploymentsChanged) bus.publish({ type: 'deployments-changed', accountId: null });
-  });
+  };
+  const unsubscribe = bus.subscribe(apply);
+  const stopWatching = store.watchChanges(apply);
   if (fileStore) {
     fileStore.onNotice = (message) => log.warn(message);
     void fileStore.compactUsage().catch((error: Error) => log.warn(`could not compact ${fileStore.dir}/usage.jsonl: ${error.message}`));
@@ -262,7 +260,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   /** What counted and cached state this process holds goes to the store before it stops. */
   const release = async (): Promise<void> => {
     unsubscribe();
-    stopWatching?.();
+    stopWatching();
     await Promise.all([meter.close(), verifier.close(), counters.close()]);
     if (!options.bus) await bus.close();
     if (!options.store) await store.close();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CredentialRecord, GatewayStore } from './gateway-store.js';
-import { IMPLICIT_ACCOUNT_ID } from './gateway-store.js';
+import { deploymentTokens, IMPLICIT_ACCOUNT_ID } from './gateway-store.js';
 import { hashSecret, mintSecret, newId } from './secrets.js';
 
 /**
@@ -73,6 +73,25 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
       expect(await store.unregister(b.id, 'gemma')).toMatchObject({ name: 'gemma' });
       expect(await store.unregister(b.id, 'gemma')).toBeNull();
       await expect(store.register(IMPLICIT_ACCOUNT_ID, 'bad name', t1.record.id, { allowMove: false })).rejects.toMatchObject({ code: 'NAME_INVALID' });
+    });
+
+    it('pools tokens under one name (admin only); the swap replaces the pool; a token leaving keeps the rest serving', async () => {
+      const { store, again } = await factory.make();
+      const [t1, t2, t3] = [credential('tunnel-token', IMPLICIT_ACCOUNT_ID), credential('tunnel-token', IMPLICIT_ACCOUNT_ID), credential('tunnel-token', IMPLICIT_ACCOUNT_ID)];
+      for (const t of [t1, t2, t3]) await store.addCredential(t.record);
+      await store.register(IMPLICIT_ACCOUNT_ID, 'gemma', t1.record.id, { allowMove: false });
+      await expect(store.register(IMPLICIT_ACCOUNT_ID, 'gemma', t2.record.id, { allowMove: false, pool: true })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      expect(await store.register(IMPLICIT_ACCOUNT_ID, 'gemma', t2.record.id, { allowMove: true, pool: true })).toMatchObject({ pooled: true, created: false, previousTokenId: null });
+      // A pool member renewing its own binding changes nothing.
+      expect(await store.register(IMPLICIT_ACCOUNT_ID, 'gemma', t2.record.id, { allowMove: false })).toMatchObject({ pooled: false, created: false, previousTokenId: null });
+      expect((await (await again()).deployments(IMPLICIT_ACCOUNT_ID)).map((d) => deploymentTokens(d))).toEqual([[t1.record.id, t2.record.id]]);
+      // t1 leaves for another name: t2 keeps serving gemma alone.
+      expect(await store.register(IMPLICIT_ACCOUNT_ID, 'solo', t1.record.id, { allowMove: false })).toMatchObject({ renamedFrom: 'gemma', created: true });
+      expect((await store.deployments(IMPLICIT_ACCOUNT_ID)).map((d) => [d.name, deploymentTokens(d)])).toEqual([['gemma', [t2.record.id]], ['solo', [t1.record.id]]]);
+      await store.register(IMPLICIT_ACCOUNT_ID, 'gemma', t1.record.id, { allowMove: true, pool: true });
+      // The swap: the whole pool is replaced by the new token.
+      expect(await store.register(IMPLICIT_ACCOUNT_ID, 'gemma', t3.record.id, { allowMove: true })).toMatchObject({ previousTokenId: t2.record.id, pooled: false });
+      expect((await store.deployments(IMPLICIT_ACCOUNT_ID)).map((d) => [d.name, deploymentTokens(d)])).toEqual([['gemma', [t3.record.id]]]);
     });
 
     it('keeps usage rows per account and time range', async () => {

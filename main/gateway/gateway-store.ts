@@ -1,4 +1,5 @@
 import type { KeyLimits, KeyScope } from '../../shared/hosted-api.js';
+import type { Invalidation } from './invalidation-bus.js';
 
 /**
  * What a gateway keeps that must last: accounts, credentials (as SHA-256 digests, or scrypt
@@ -48,9 +49,17 @@ export interface CredentialRecord {
 export interface DeploymentRecord {
   accountId: string;
   name: string;
+  /** The token the name was registered (or last swapped) to. */
   tokenId: string;
+  /** More tokens serving the same name (`tokios register --pool`): a pool of connectors. */
+  pool?: string[];
   created: string;
   updated: string;
+}
+
+/** Every token whose connectors serve the deployment. */
+export function deploymentTokens(record: Pick<DeploymentRecord, 'tokenId' | 'pool'>): string[] {
+  return record.pool?.length ? [record.tokenId, ...record.pool] : [record.tokenId];
 }
 
 export interface RegisterResult {
@@ -60,6 +69,15 @@ export interface RegisterResult {
   /** Name this token was bound to before, when this registration renamed it. */
   renamedFrom: string | null;
   created: boolean;
+  /** The token joined the name's pool (its other tokens keep serving). */
+  pooled: boolean;
+}
+
+export interface RegisterOptions {
+  /** May change who serves a name bound to other tokens (the swap, or joining its pool): admin only. */
+  allowMove: boolean;
+  /** Join the name's pool instead of replacing its tokens. */
+  pool?: boolean;
 }
 
 /** One account × key × deployment × minute of traffic. */
@@ -105,17 +123,24 @@ export interface GatewayStore {
   /** Every account's deployments, or one account's. */
   deployments(accountId?: string): Promise<DeploymentRecord[]>;
   /**
-   * Binds `name` (in `accountId`) to `tokenId`. A name bound to another token moves only
-   * with `allowMove` (the swap needs admin), else FORBIDDEN; a token bound to another name
-   * is renamed (a token serves one name at a time). The token must be the account's and live.
+   * Binds `name` (in `accountId`) to `tokenId`. A name bound to other tokens moves (the
+   * swap: they are replaced) or, with `pool`, gains this token beside them — either only
+   * with `allowMove` (admin), else FORBIDDEN; a token bound to another name leaves it (a
+   * token serves one name at a time). The token must be the account's and live.
    */
-  register(accountId: string, name: string, tokenId: string, options: { allowMove: boolean }): Promise<RegisterResult>;
+  register(accountId: string, name: string, tokenId: string, options: RegisterOptions): Promise<RegisterResult>;
   unregister(accountId: string, name: string): Promise<DeploymentRecord | null>;
 
   /** Adds counted traffic (merged with rows already kept for the same bucket). */
   appendUsage(rows: readonly UsageRow[]): Promise<void>;
   /** Rows of `accountId` with `from <= minute < to`. */
   usage(accountId: string, from: number, to: number): Promise<UsageRow[]>;
+
+  /**
+   * Tells `listener` of changes made by any process sharing the store (the CLI, other
+   * gateways), so caches drop and bindings reload. Returns the way to stop.
+   */
+  watchChanges(listener: (change: Invalidation) => void): () => void;
 
   close(): Promise<void>;
 }

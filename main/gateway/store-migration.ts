@@ -57,7 +57,7 @@ const Credential = v.object({
   lastUsed: v.optional(v.string()),
 });
 const Account = v.object({ id: v.string(), email: v.nullable(v.string()), passwordHash: v.nullable(v.string()), created: v.string() });
-const Deployment = v.object({ accountId: v.string(), name: v.string(), tokenId: v.string(), created: v.string(), updated: v.string() });
+const Deployment = v.object({ accountId: v.string(), name: v.string(), tokenId: v.string(), pool: v.optional(v.array(v.string())), created: v.string(), updated: v.string() });
 const V1Deployment = v.object({ name: v.string(), tokenId: v.string(), created: v.string(), updated: v.string() });
 
 /** Parses any version this code knows; never changes the file. */
