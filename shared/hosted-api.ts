@@ -81,6 +81,26 @@ export type CreatedCredential = v.InferOutput<typeof CreatedCredentialSchema>;
 export const DEPLOYMENT_STATES = ['online', 'offline', 'swapping'] as const;
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 
+/** One connector (tunnel) of a deployment: a member of its pool. */
+export const DeploymentMemberSchema = v.object({
+  /** The tunnel's id (the connector logs it too). */
+  id: v.string(),
+  tokenId: v.string(),
+  /** The gateway replica holding the tunnel (null: the one answering). */
+  replica: v.nullable(v.string()),
+  /** serving; upstream-down (its connector fails its health checks: it gets requests only when no member can); draining (it finishes what it has). */
+  state: v.picklist(['serving', 'upstream-down', 'draining']),
+  /** Requests in flight (null when another replica holds it). */
+  inFlight: v.nullable(v.number()),
+  rttMs: v.nullable(v.number()),
+  /** The connector's address as the gateway saw it. */
+  address: v.string(),
+  connectedSince: v.number(),
+  upstreamKind: v.nullable(v.string()),
+  upstreamModel: v.nullable(v.string()),
+});
+export type DeploymentMember = v.InferOutput<typeof DeploymentMemberSchema>;
+
 /** A deployment as the gateway sees it right now. */
 export const LiveDeploymentSchema = v.object({
   name: v.string(),
@@ -93,6 +113,8 @@ export const LiveDeploymentSchema = v.object({
   connectedSince: v.nullable(v.number()),
   /** Gateway ↔ connector round trip, smoothed, of its tunnels (ms). */
   rttMs: v.nullable(v.number()),
+  /** Its connectors, those draining included (absent from gateways before pools). */
+  members: v.optional(v.array(DeploymentMemberSchema)),
 });
 export type LiveDeployment = v.InferOutput<typeof LiveDeploymentSchema>;
 

@@ -32,6 +32,12 @@ export const FrameType = {
   WindowUpdate: 7,
   /** either way, stream 0: u32 last stream id accepted + u32 code + UTF-8 reason. */
   GoAway: 8,
+  /**
+   * connector → gateway, stream 0, JSON {@link StatusPayload}: the upstream went down or came
+   * back. Sent only to a gateway whose Settings list `status` in `accepts`: an older gateway
+   * closes a tunnel on a frame type it does not know, so the version of the protocol stays 1.
+   */
+  Status: 9,
 } as const;
 export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];
 
@@ -132,7 +138,21 @@ export interface SettingsPayload {
   limits: TunnelLimits;
   heartbeatMs: number;
   tunnelId: string;
+  /**
+   * Optional frames this gateway understands (absent from older gateways): `status`. A
+   * connector sends such a frame only when its name is listed here.
+   */
+  accepts?: string[];
 }
+
+/** What the connector tells the gateway of its upstream, when it changes (FrameType.Status). */
+export interface StatusPayload {
+  /** down: the upstream fails its health checks; the gateway sends requests elsewhere while another member can take them. */
+  upstream: 'up' | 'down';
+}
+
+/** The optional frames this code's gateway accepts, announced in Settings. */
+export const GATEWAY_ACCEPTS = ['status'] as const;
 
 export interface RequestHead {
   method: string;
@@ -141,6 +161,11 @@ export interface RequestHead {
   headers: Record<string, string>;
   /** The deployment name the request was routed by. */
   deployment: string;
+  /**
+   * Between gateway replicas only (the peer link): the tunnel, held by the receiving replica,
+   * that should carry the request. Never sent to a connector.
+   */
+  tunnel?: string;
 }
 
 export interface ResponseHead {

@@ -35,6 +35,8 @@ export interface ConnectorOptions {
   backoff?: BackoffPolicy;
   /** How often the upstream is probed while idle, to notice it going down or coming back. */
   upstreamProbeMs?: number;
+  /** How often while it is down (default 2 s). */
+  upstreamDownProbeMs?: number;
   /** Request body bytes held at once across all streams (the forwarder's default otherwise). */
   maxHeldBodyBytes?: number;
 }
@@ -50,6 +52,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   private lastProbe = 0;
   private probing: Promise<UpstreamInfo> | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
   private readonly totals = { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0 };
   private lastError: ConnectorHealth['lastError'] = null;
   private state: TunnelState = 'connecting';
@@ -97,10 +100,17 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     await this.probe();
     this.client.start();
     const every = this.options.upstreamProbeMs ?? 15_000;
-    this.probeTimer = setInterval(() => {
-      if (this.forwarder.inFlight === 0) void this.probe();
-    }, every);
-    this.probeTimer.unref();
+    // While the upstream is down it is probed more often, so the gateway hears soon that it is back.
+    const downEvery = Math.min(every, this.options.upstreamDownProbeMs ?? 2000);
+    const next = (): void => {
+      if (this.stopped) return;
+      this.probeTimer = setTimeout(() => {
+        if (this.forwarder.inFlight === 0 || this.upstreamReachable === false) void this.probe().then(next, next);
+        else next();
+      }, this.upstreamReachable === false ? downEvery : every);
+      this.probeTimer.unref();
+    };
+    next();
   }
 
   /** SIGTERM behaviour: go-away, finish what is in flight (bounded), then close. */
@@ -165,7 +175,18 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   private onSettings(settings: SettingsPayload): void {
     if (settings.deployment && settings.serving) this.log.info(`serving deployment '${peerText(settings.deployment)}'`);
     else this.log.info('connected; waiting for the gateway to bind a deployment name to this token');
+    this.sendStatus();
     this.updateState();
+  }
+
+  /**
+   * Tells the gateway whether the upstream passes its health checks, so a pool's other
+   * members take the requests while it does not. Only to a gateway that accepts the frame.
+   */
+  private sendStatus(): void {
+    const session = this.client.session;
+    if (!session || !this.client.settings?.accepts?.includes('status')) return;
+    session.sendStatus({ upstream: this.upstreamReachable === false ? 'down' : 'up' });
   }
 
   private onRecord(record: RequestRecord): void {
@@ -191,6 +212,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       this.log.warn(problem ?? `upstream ${this.options.config.upstream} is unreachable`);
       this.setError('UPSTREAM_UNREACHABLE', problem ?? 'upstream unreachable');
     }
+    this.sendStatus();
     this.updateState();
   }
 
@@ -260,8 +282,9 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   }
 
   private stopProbing(): void {
-    if (this.probeTimer) clearInterval(this.probeTimer);
+    if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeTimer = null;
+    this.stopped = true;
   }
 
   /** The upstream model for `model` rewriting: the config's, else the upstream's only one. */

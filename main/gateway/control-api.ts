@@ -12,6 +12,8 @@ export interface RegisterRequest {
   name: string;
   /** The tunnel token to bind; required when authenticating with an API key. */
   token?: string;
+  /** Add the token to the name's pool (its other tokens keep serving) instead of moving the name to it. Admin only. */
+  pool?: boolean;
 }
 
 const LiveDeployment = LiveDeploymentSchema;
@@ -23,6 +25,8 @@ const Registered = v.object({
   swapped: v.boolean(),
   /** The name this token served before, when the registration renamed it. */
   renamedFrom: v.nullable(v.string()),
+  /** The token joined the name's pool (absent from gateways before pools). */
+  pooled: v.optional(v.boolean()),
 });
 
 const Listed = HostedDeploymentSchema;

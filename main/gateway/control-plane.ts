@@ -210,31 +210,33 @@ export class ControlPlane {
     }
     if (typeof body.name !== 'string') return sendError(res, 400, 'Field "name" is required: the deployment name clients will use as "model".', 'invalid_request_error', 'missing_name');
 
+    if (body.pool !== undefined && typeof body.pool !== 'boolean') return sendError(res, 400, 'Field "pool" must be true or false.', 'invalid_request_error', 'invalid_pool');
+    const pool = body.pool === true;
     let result;
     try {
-      result = await store.register(accountId, body.name, tokenId!, { allowMove: asAdmin });
+      result = await store.register(accountId, body.name, tokenId!, { allowMove: asAdmin, pool });
     } catch (error) {
       if (error instanceof TokiosError && error.code === 'FORBIDDEN') {
-        return sendError(res, 403, `'${body.name}' is bound to another tunnel token. Moving it there (the swap) needs an admin credential: set TOKIOS_API_KEY (or --api-key-file) to an admin key of this gateway (tokios key create --scope admin), or use the dashboard.`, 'permission_error', 'swap_needs_admin');
+        const what = pool ? 'Adding a token to its pool' : 'Moving it there (the swap)';
+        return sendError(res, 403, `'${body.name}' is bound to another tunnel token. ${what} needs an admin credential: set TOKIOS_API_KEY (or --api-key-file) to an admin key of this gateway (tokios key create --scope admin), or use the dashboard.`, 'permission_error', 'swap_needs_admin');
       }
       throw error;
     }
-    this.bound(accountId, result.deployment.name, tokenId!, result.renamedFrom);
+    await this.bound(accountId);
     const swapped = result.previousTokenId !== null;
-    log.info(`deployment '${body.name}' ${result.created ? 'registered' : swapped ? 're-registered to another token (swap)' : 're-registered'}`);
+    log.info(`deployment '${body.name}' ${result.created ? 'registered' : swapped ? 're-registered to another token (swap)' : result.pooled ? 'gained a token in its pool' : 're-registered'}`);
     reply<'POST /v1/deployments'>(res, result.created ? 201 : 200, {
       deployment: { ...this.live(accountId, result.deployment.name), created: result.deployment.created, updated: result.deployment.updated },
       created: result.created,
       swapped,
       renamedFrom: result.renamedFrom,
+      pooled: result.pooled,
     });
   }
 
-  /** A binding changed here: apply it now, and tell every other gateway. */
-  private bound(accountId: string, name: string, tokenId: string, renamedFrom: string | null): void {
-    const registry = this.options.registries.forAccount(accountId);
-    if (renamedFrom) registry.unbind(renamedFrom);
-    registry.bind(name, tokenId);
+  /** Bindings changed here: apply them now (from the store, the one truth), and tell every other subscriber. */
+  private async bound(accountId: string): Promise<void> {
+    this.options.registries.loadBindings(await this.options.store.deployments(accountId), accountId);
     this.options.bus.publish({ type: 'deployments-changed', accountId });
   }
 }

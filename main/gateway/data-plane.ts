@@ -48,7 +48,15 @@ interface RequestContext {
   registry: TunnelRegistry;
   principal: Principal;
   ticket: RequestTicket;
+  /** Members that failed this request before answering; it was retried once on another. */
+  failed?: Set<TunnelEntry>;
 }
+
+/**
+ * Resets that mean the member failed, not that the request is wrong: before any byte of the
+ * answer reached the client, the request goes once to another member of the pool.
+ */
+const FAILOVER: ReadonlySet<ResetCodeValue> = new Set([ResetCode.UpstreamUnreachable, ResetCode.UpstreamError, ResetCode.Internal, ResetCode.FlowControl, ResetCode.Protocol]);
 
 const ROUTED = new Set(INFERENCE_ROUTES.filter((r) => r.routedByModel).map((r) => r.path));
 const MAX_REFUSED_RETRIES = 3;
@@ -152,18 +160,26 @@ export class DataPlane {
    * it runs from a timer and from a stream's reset as well as from route(), so an error in
    * it (a bug) must end this request, with a 500, and nothing else.
    */
-  private forward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: PlanBody, refused: number, ctx: RequestContext): void {
+  private forward(req: IncomingMessage, res: ServerResponse, head: RequestHead, body: PlanBody, refused: number, ctx: RequestContext, onNoOther?: () => void): void {
     try {
       const name = head.deployment;
-      const entry = ctx.registry.pick(name);
+      const entry = ctx.registry.pick(name, ctx.failed);
       if (!entry) {
+        if (onNoOther) return onNoOther();
         this.waitAndForward(req, res, head, body, refused, ctx).catch((error: unknown) => this.failed(res, head, error));
         return;
       }
       // A connector may accept less than ours do; what it cannot take must not reach it.
       const refusal = entry.session.peerLimits.maxHeaderBytes < DEFAULT_LIMITS.maxHeaderBytes ? headRefusal(head.path, head.headers, entry.session.peerLimits.maxHeaderBytes) : null;
       if (refusal) return sendError(res, refusal.status, refusal.message, 'invalid_request_error', refusal.code);
-      this.exchange(entry, res, head, body, ctx.ticket, (reason) => {
+      this.exchange(entry, res, head, body, ctx.ticket, (code, reason, fail) => {
+        if (code !== ResetCode.RefusedStream) {
+          // Failed before answering: once, on another member; with none, the client hears this failure.
+          if (ctx.failed) return fail();
+          ctx.failed = new Set([entry]);
+          this.options.log.info(`deployment '${peerText(name)}': member ${entry.id} failed before answering (${peerText(reason)}); trying another`);
+          return this.forward(req, res, head, body, refused, ctx, fail);
+        }
         if (refused + 1 >= MAX_REFUSED_RETRIES) {
           sendError(res, 503, `Deployment '${name}' refused the request (${reason}); retry shortly.`, 'service_unavailable', 'deployment_unavailable', { 'retry-after': '1' });
         } else {
@@ -195,8 +211,12 @@ export class DataPlane {
     this.forward(req, res, head, body, refused, ctx);
   }
 
-  /** One attempt over one tunnel; `onRefused` runs when the connector never took it. */
-  private exchange(entry: TunnelEntry, res: ServerResponse, head: RequestHead, body: PlanBody, ticket: RequestTicket, onRefused: (reason: string) => void): void {
+  /**
+   * One attempt over one tunnel. `onFailed` runs when it failed before any of the answer
+   * reached the client: refused (the connector never took it), or the member failed; `fail`
+   * then answers the client with that failure.
+   */
+  private exchange(entry: TunnelEntry, res: ServerResponse, head: RequestHead, body: PlanBody, ticket: RequestTicket, onFailed: (code: ResetCodeValue, reason: string, fail: () => void) => void): void {
     // Dialects: pass through, translate, answer here, or refuse — decided by this tunnel's upstream.
     // Only a translation reads the body whole; a pass-through never joins its chunks.
     const plan = planExchange(head, body, { hello: entry.hello, connectedAt: entry.connectedAt, requestId: requestIdOf(res), budget: this.options.heldBodies });
@@ -210,7 +230,12 @@ export class DataPlane {
       chunks = [plan.body];
     }
 
-    const stream = entry.session.openStream(head, chunks.length === 0);
+    // A member another replica holds: the peer link to it carries the stream, naming the tunnel.
+    const stream = entry.session.openStream(entry.replica ? { ...head, tunnel: entry.id } : head, chunks.length === 0);
+    if (entry.replica) {
+      entry.hops = (entry.hops ?? 0) + 1;
+      res.once('close', () => entry.hops!--);
+    }
     noteForwarded(res);
     for (let i = 0; i < chunks.length - 1; i++) stream.write(chunks[i]!);
     if (chunks.length > 0) stream.end(chunks[chunks.length - 1]);
@@ -297,20 +322,21 @@ export class DataPlane {
         res.end(last ? ticket.forClient(last) : last);
       },
       onReset(code: ResetCodeValue, reason: string) {
-        if (code === ResetCode.RefusedStream && !res.headersSent) {
-          onRefused(reason);
-          return;
-        }
-        if (res.headersSent) {
-          log.warnRepeated(`reset ${head.deployment}`, `deployment '${head.deployment}' stream ${stream.id} reset mid-response: ${peerText(reason)}`);
-          // A translated stream can say so in its own dialect; otherwise the only honest signal left is to cut the connection.
-          const last = transform?.fail(reason);
-          if (last) res.end(last);
-          else res.destroy();
-          return;
-        }
-        const [status, type, errorCode] = resetToHttp(code);
-        sendError(res, status, `Deployment '${head.deployment}': ${reason}`, type, errorCode, code === ResetCode.NotImplemented ? { 'x-should-retry': 'false' } : {});
+        const answer = (): void => {
+          if (res.destroyed) return;
+          if (res.headersSent) {
+            log.warnRepeated(`reset ${head.deployment}`, `deployment '${head.deployment}' stream ${stream.id} reset mid-response: ${peerText(reason)}`);
+            // A translated stream can say so in its own dialect; otherwise the only honest signal left is to cut the connection.
+            const last = transform?.fail(reason);
+            if (last) res.end(last);
+            else res.destroy();
+            return;
+          }
+          const [status, type, errorCode] = resetToHttp(code);
+          sendError(res, status, `Deployment '${head.deployment}': ${reason}`, type, errorCode, code === ResetCode.NotImplemented ? { 'x-should-retry': 'false' } : {});
+        };
+        if ((code === ResetCode.RefusedStream || FAILOVER.has(code)) && !res.headersSent && !res.destroyed) return onFailed(code, reason, answer);
+        answer();
       },
     };
     res.on('close', () => {

@@ -17,9 +17,9 @@ export class GatewayClient {
     this.base = gatewayUrl.replace(/\/+$/, '').replace(/^ws(s?):/, 'http$1:');
   }
 
-  /** Binds `name` to `token`, authenticating with the token itself (or an API key). */
-  register(name: string, token: string, apiKey?: string): Promise<RegisteredDeployment> {
-    return this.call('POST /v1/deployments', '/v1/deployments', apiKey ?? token, { name, token });
+  /** Binds `name` to `token` (or, with `pool`, adds it to the name's pool), authenticating with the token itself (or an API key). */
+  register(name: string, token: string, apiKey?: string, options: { pool?: boolean } = {}): Promise<RegisteredDeployment> {
+    return this.call('POST /v1/deployments', '/v1/deployments', apiKey ?? token, { name, token, ...(options.pool ? { pool: true } : {}) });
   }
 
   async list(apiKey: string): Promise<ListedDeployment[]> {

@@ -5,6 +5,7 @@ import { openAIError } from '../../shared/errors.js';
 import {
   CloseCode,
   DEFAULT_LIMITS,
+  GATEWAY_ACCEPTS,
   MAX_MESSAGE_BYTES,
   TUNNEL_PATH,
   TUNNEL_SUBPROTOCOL,
@@ -38,6 +39,8 @@ export interface TunnelPlaneOptions {
   limits?: TunnelLimits;
   /** A connector must send Hello within this long after the upgrade. */
   helloTimeoutMs?: number;
+  /** Hears of every change to one of this gateway's own tunnels (ready, health, draining, gone): what other replicas must learn. */
+  onTunnelChange?: (entry: TunnelEntry, gone: boolean) => void;
 }
 
 export class TunnelPlane {
@@ -130,11 +133,24 @@ export class TunnelPlane {
       clearTimeout(helloTimer);
       entry.hello = hello;
       registry.markReady(entry);
+      this.options.onTunnelChange?.(entry, false);
       const name = registry.servingName(entry);
       const model = hello.model === null ? '(unknown)' : peerText(hello.model);
       log.info(`tunnel ${entry.id} ready: connector ${peerText(hello.version)}, ${hello.upstreamKind} upstream, model ${model}, ${name ? `serving '${peerText(name)}'` : 'waiting for a deployment name'}`);
     });
-    session.on('goaway', ({ reason }) => log.info(`tunnel ${entry.id} draining at the connector's request (${peerText(reason)})`));
+    session.on('goaway', ({ reason }) => {
+      log.info(`tunnel ${entry.id} draining at the connector's request (${peerText(reason)})`);
+      this.options.onTunnelChange?.(entry, false);
+    });
+    // Its health checks: a member whose upstream is down gets requests only when no other member can take them.
+    session.on('status', ({ upstream }) => {
+      const down = upstream === 'down';
+      if (down === (entry.upstreamDown ?? false)) return;
+      entry.upstreamDown = down;
+      log.info(`tunnel ${entry.id}: the connector reports its upstream ${down ? 'down' : 'back up'}`);
+      this.options.onTunnelChange?.(entry, false);
+      if (!down) registry.markReady(entry);
+    });
     // Per peer (an address, or an IPv6 /64), so one peer's flood of broken frames or bad heads is one line per window.
     const peer = addressGroup(remoteAddress);
     session.on('protocol-error', (reason) => log.warnRepeated(`protocol-error ${peer}`, `tunnel ${entry.id} from ${remoteAddress} protocol error: ${peerText(reason)}`));
@@ -143,6 +159,7 @@ export class TunnelPlane {
       clearTimeout(helloTimer);
       this.expiring.delete(entry);
       registry.remove(entry);
+      this.options.onTunnelChange?.(entry, true);
       log.info(`tunnel ${entry.id} closed (${code}${reason ? `: ${peerText(reason)}` : ''})`);
     });
   }
@@ -157,7 +174,9 @@ export class TunnelPlane {
       limits: this.limits,
       heartbeatMs: this.options.heartbeatMs,
       tunnelId: entry.id,
+      accepts: [...GATEWAY_ACCEPTS],
     });
+    if (entry.hello) this.options.onTunnelChange?.(entry, false);
   }
 
   close(): void {

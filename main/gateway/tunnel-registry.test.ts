@@ -77,6 +77,28 @@ describe('tunnel registry', () => {
     expect(registry.pick('gemma')?.id).toBe(busy.id);
   });
 
+  it('pools: least outstanding over every token of the name; a member whose upstream is down only when no other can; failed members excluded', async () => {
+    const { registry } = rig();
+    registry.bind('gemma', ['tokA', 'tokB']);
+    const a = await tunnel(registry, 'tokA');
+    const b = await tunnel(registry, 'tokB');
+    a.session.openStream(head, true);
+    expect(registry.pick('gemma')?.id).toBe(b.id);
+    b.session.openStream(head, true);
+    b.session.openStream(head, true);
+    expect(registry.pick('gemma')?.id).toBe(a.id);
+    a.upstreamDown = true;
+    expect(registry.pick('gemma')?.id).toBe(b.id);
+    expect(registry.view('gemma')?.members?.map((m) => m.state).sort()).toEqual(['serving', 'upstream-down']);
+    expect(registry.pick('gemma', new Set([b]))?.id).toBe(a.id);
+    expect(registry.pick('gemma', new Set([a, b]))).toBeNull();
+    // Binding the pool again with one token fewer drains the member that left, at once.
+    registry.bind('gemma', ['tokB']);
+    expect(a.retired).toBe(true);
+    expect(a.session.draining).toBe(true);
+    expect(registry.pick('gemma')?.id).toBe(b.id);
+  });
+
   it('swaps make-before-break: the old token serves until the new one is ready, then drains and closes', async () => {
     const { registry, settingsSent } = rig();
     registry.bind('gemma', 'tokA');

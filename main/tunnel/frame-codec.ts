@@ -30,7 +30,7 @@ export class StreamError extends TokiosError {
 
 export type FrameVisitor = (type: number, flags: number, streamId: number, payload: Buffer) => void;
 
-const MAX_TYPE = FrameType.GoAway;
+const MAX_TYPE = FrameType.Status;
 
 /**
  * Calls `visit` for every frame in one WebSocket message. Throws FrameError on a

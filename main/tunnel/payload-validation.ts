@@ -1,5 +1,5 @@
 import { validateHeaderValue } from 'node:http';
-import { MAX_HEAD_HEADERS, MAX_REQUEST_TARGET, type HelloPayload, type RequestHead, type ResponseHead, type SettingsPayload, type TunnelLimits, type UpstreamKind } from '../../shared/tunnel-protocol.js';
+import { MAX_HEAD_HEADERS, MAX_REQUEST_TARGET, type HelloPayload, type RequestHead, type ResponseHead, type SettingsPayload, type StatusPayload, type TunnelLimits, type UpstreamKind } from '../../shared/tunnel-protocol.js';
 import { FrameError, StreamError } from './frame-codec.js';
 
 /**
@@ -67,7 +67,12 @@ export function parseRequestHead(payload: Buffer, maxBytes: number): RequestHead
   if (typeof path !== 'string' || path.length > MAX_REQUEST_TARGET) throw new StreamError(`request head has a path longer than ${MAX_REQUEST_TARGET} characters`);
   if (!PATH.test(path)) throw new StreamError('request head has an invalid path');
   if (typeof deployment !== 'string' || deployment.length > 256) throw new StreamError('request head has an invalid deployment');
-  return { method, path, deployment, headers: headers(value.headers, 'request head', false) as Record<string, string> };
+  const head: RequestHead = { method, path, deployment, headers: headers(value.headers, 'request head', false) as Record<string, string> };
+  if (value.tunnel !== undefined) {
+    if (typeof value.tunnel !== 'string' || value.tunnel.length > 64) throw new StreamError('request head has an invalid tunnel');
+    head.tunnel = value.tunnel;
+  }
+  return head;
 }
 
 export function parseResponseHead(payload: Buffer, maxBytes: number): ResponseHead {
@@ -121,11 +126,23 @@ export function parseSettings(payload: Buffer): SettingsPayload {
   if (deployment !== null && (typeof deployment !== 'string' || deployment.length > 256)) throw new FrameError('settings has an invalid deployment');
   if (typeof serving !== 'boolean') throw new FrameError('settings has an invalid serving flag');
   if (typeof tunnelId !== 'string' || tunnelId.length > 64) throw new FrameError('settings has an invalid tunnelId');
-  return {
+  const settings: SettingsPayload = {
     deployment: deployment as string | null,
     serving,
     heartbeatMs: positiveInt(heartbeatMs, 'settings.heartbeatMs', 3_600_000),
     tunnelId,
     limits: parseLimits(value.limits, 'settings'),
   };
+  const accepts = value.accepts;
+  if (accepts !== undefined) {
+    if (!Array.isArray(accepts) || accepts.length > 32 || !accepts.every((a) => typeof a === 'string' && a.length <= 32)) throw new FrameError('settings has an invalid accepts list');
+    settings.accepts = accepts as string[];
+  }
+  return settings;
+}
+
+export function parseStatus(payload: Buffer): StatusPayload {
+  const value = parseObject(payload, 'status', 4096, FrameError);
+  if (value.upstream !== 'up' && value.upstream !== 'down') throw new FrameError('status has an invalid upstream');
+  return { upstream: value.upstream };
 }

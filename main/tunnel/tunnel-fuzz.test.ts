@@ -24,7 +24,7 @@ const validPayloads: Array<[string, Buffer, (payload: Buffer) => unknown]> = [
   ['request head', Buffer.from(JSON.stringify(requestHead)), (p) => parseRequestHead(p, DEFAULT_LIMITS.maxHeaderBytes)],
   ['response head', Buffer.from(JSON.stringify({ status: 200, headers: { 'content-type': 'text/event-stream', 'set-cookie': ['a=1', 'b=2'] } })), (p) => parseResponseHead(p, DEFAULT_LIMITS.maxHeaderBytes)],
   ['hello', Buffer.from(JSON.stringify({ version: '0.1.0', upstreamKind: 'ollama', models: ['gemma3:4b'], model: 'gemma3:4b', limits: DEFAULT_LIMITS })), parseHello],
-  ['settings', Buffer.from(JSON.stringify({ deployment: 'gemma', serving: true, limits: DEFAULT_LIMITS, heartbeatMs: 10_000, tunnelId: 'tun_1' })), parseSettings],
+  ['settings', Buffer.from(JSON.stringify({ deployment: 'gemma', serving: true, limits: DEFAULT_LIMITS, heartbeatMs: 10_000, tunnelId: 'tun_1', accepts: ['status'] })), parseSettings],
 ];
 
 /** Mutations that keep JSON valid but put hostile values where strings go. */

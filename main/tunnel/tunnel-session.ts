@@ -10,11 +10,12 @@ import {
   type HelloPayload,
   type RequestHead,
   type SettingsPayload,
+  type StatusPayload,
   type TunnelLimits,
 } from '../../shared/tunnel-protocol.js';
 import { FlowWindow } from './flow-window.js';
 import { decodeFrames, encodeGoAway, encodeReset, encodeWindowUpdate, FrameBatch, FrameError, parseGoAway, parseReset, parseWindowUpdate, StreamError, type GoAway } from './frame-codec.js';
-import { parseHello, parseRequestHead, parseResponseHead, parseSettings } from './payload-validation.js';
+import { parseHello, parseRequestHead, parseResponseHead, parseSettings, parseStatus } from './payload-validation.js';
 import { TunnelStream, type StreamCarrier } from './tunnel-stream.js';
 
 export type { StreamHandler, StreamState, TunnelStream } from './tunnel-stream.js';
@@ -42,6 +43,8 @@ export interface TunnelSessionEvents {
   hello: [hello: HelloPayload];
   /** Connector side: the gateway's binding and limits (after Hello, and on every change). */
   settings: [settings: SettingsPayload];
+  /** Gateway side: the connector's upstream went down or came back. */
+  status: [status: StatusPayload];
   /** Connector side: the gateway opened a stream. */
   stream: [stream: TunnelStream, head: RequestHead];
   /** The peer takes no new streams; those above `lastStreamId` were refused. */
@@ -139,6 +142,11 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> implements 
 
   sendHello(hello: HelloPayload): void {
     this.queue(FrameType.Hello, 0, 0, Buffer.from(JSON.stringify(hello)));
+  }
+
+  /** Connector side; only to a gateway whose Settings accept `status`. */
+  sendStatus(status: StatusPayload): void {
+    this.queue(FrameType.Status, 0, 0, Buffer.from(JSON.stringify(status)));
   }
 
   sendSettings(settings: SettingsPayload): void {
@@ -315,6 +323,11 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> implements 
         this.adoptPeerLimits(settings.limits);
         this.setHeartbeat(settings.heartbeatMs);
         this.emit('settings', settings);
+        return;
+      }
+      case FrameType.Status: {
+        if (this.role !== 'gateway' || streamId !== 0) throw new FrameError('unexpected status frame');
+        this.emit('status', parseStatus(payload));
         return;
       }
       default:

@@ -43,7 +43,7 @@ function apiKeyFromArgs(values: Parameters<Command['run']>[0]): string | undefin
 
 export const registerCommand: Command = {
   name: 'register',
-  help: `Usage: tokios register --gateway URL --name NAME --token TOKEN
+  help: `Usage: tokios register --gateway URL --name NAME --token TOKEN [--pool]
 
 Binds the deployment NAME (what clients put in "model") to the tunnel token TOKEN.
 Registering a NAME that exists with another token is the swap: the old connector keeps
@@ -54,6 +54,12 @@ The token authenticates the call itself, so nothing else is needed to bind a nam
 nobody holds or to renew this token's own. Moving a name bound to another token (the
 swap) needs an admin API key: TOKIOS_API_KEY, or --api-key-file.
 
+With --pool, TOKEN joins the name's pool instead: the tokens already bound keep serving
+and requests are balanced over every connector of every token in the pool (by least
+outstanding requests; one whose upstream is down gets none while another can take them).
+This also needs an admin API key. Connectors of one token already form a pool: the same
+tokios.json run on two machines needs no registration.
+
 Options:
   --gateway URL       the gateway's base URL (default: TOKIOS_GATEWAY)
   --name NAME         deployment name: letters, digits, '.', '_', ':', '-' (max 64)
@@ -61,10 +67,11 @@ Options:
                       other local users: --token-file or TOKIOS_TUNNEL_TOKEN avoid that
   --token-file FILE   read the token from FILE
   --api-key-file F    authenticate with the admin API key in F (as TOKIOS_API_KEY does)
+  --pool              add TOKEN to NAME's pool rather than moving NAME to it (admin)
   -h, --help          show this help
 
 With an API key, the call authenticates with it instead of the token.`,
-  options: { gateway: { type: 'string' }, name: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, 'api-key-file': { type: 'string' } },
+  options: { gateway: { type: 'string' }, name: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, 'api-key-file': { type: 'string' }, pool: { type: 'boolean' } },
   async run(values) {
     const gateway = (values.gateway as string | undefined) ?? process.env.TOKIOS_GATEWAY;
     if (!gateway) throw new TokiosError('USAGE', 'tokios register: --gateway URL is required (or set TOKIOS_GATEWAY)');
@@ -72,9 +79,9 @@ With an API key, the call authenticates with it instead of the token.`,
     const nameProblem = deploymentNameProblem(name);
     if (nameProblem) throw new TokiosError('USAGE', `--name ${nameProblem}`);
     const token = tokenFromArgs(values, 'register');
-    const result = await new GatewayClient(gateway).register(name, token, apiKeyFromArgs(values));
+    const result = await new GatewayClient(gateway).register(name, token, apiKeyFromArgs(values), { pool: values.pool === true });
     const status = result.deployment.status;
-    const what = result.created ? 'registered' : result.swapped ? 'moved to the new token' : 'already bound to this token';
+    const what = result.created ? 'registered' : result.swapped ? 'moved to the new token' : result.pooled ? 'has this token in its pool now' : 'already bound to this token';
     const state = status === 'online' ? 'online' : status === 'swapping' ? 'old backend serving until the new connector is online' : 'offline until its connector connects';
     process.stdout.write(`Deployment '${name}' ${what}${result.renamedFrom ? ` (renamed from '${result.renamedFrom}')` : ''}: ${state}.\n`);
     return ExitCode.Ok;
