@@ -2,6 +2,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TokiosError, isTokiosError } from '../../shared/errors.js';
+import { FileGatewayStore } from '../gateway/file-store.js';
+import type { GatewayStore } from '../gateway/gateway-store.js';
+import type { Logger } from '../logging/logger.js';
 
 /** One `tokios` subcommand: its help text, its options, and what it does. */
 export interface Command {
@@ -58,6 +61,28 @@ export function positiveInt(values: Record<string, string | boolean | string[] |
 export function defaultGatewayDataDir(): string {
   const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   return join(base, 'tokios', 'gateway');
+}
+
+/** The database URL of `--store` (or TOKIOS_STORE), or undefined for the folder store. */
+export function storeUrl(values: Record<string, string | boolean | string[] | undefined>): string | undefined {
+  const url = typeof values.store === 'string' ? values.store : process.env.TOKIOS_STORE || undefined;
+  if (url === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new TokiosError('USAGE', `--store takes a PostgreSQL URL (postgres://user@host:5432/db), got '${url.slice(0, 40)}'; a folder is --data DIR`);
+  if (typeof values.store === 'string' && /^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(url)) {
+    process.stderr.write('tokios: warning: the --store URL holds a password, which other local users can read on the command line; put it in PGPASSWORD or ~/.pgpass, or pass the URL in TOKIOS_STORE\n');
+  }
+  return url;
+}
+
+/**
+ * The store the admin commands and the gateway work on: PostgreSQL with `--store URL` (or
+ * TOKIOS_STORE), else the folder of `--data DIR`. The database driver loads only when used.
+ */
+export async function openStore(values: Record<string, string | boolean | string[] | undefined>, log?: Logger): Promise<GatewayStore> {
+  const url = storeUrl(values);
+  if (url === undefined) return new FileGatewayStore((values.data as string | undefined) ?? defaultGatewayDataDir());
+  const { PostgresGatewayStore } = await import('../gateway/postgres-store.js');
+  return PostgresGatewayStore.open(url, log ? { log } : {});
 }
 
 /** Prints rows as aligned columns under `header`. */

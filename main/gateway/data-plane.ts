@@ -90,7 +90,7 @@ export class DataPlane {
       return;
     }
     const begun = await this.options.accounting.begin(principal, req.method ?? 'POST', pathname, res);
-    if (!begun.ok) return sendError(res, begun.status, begun.message, begun.type, 'rate_limit_exceeded', begun.headers);
+    if (!begun.ok) return sendError(res, begun.status, begun.message, begun.type, begun.code, begun.headers);
     this.inFlight++;
     res.once('close', () => {
       this.inFlight--;

@@ -176,7 +176,8 @@ export class FileGatewayStore implements GatewayStore {
 
   // ---- usage ----------------------------------------------------------------------------
 
-  appendUsage(rows: readonly UsageRow[]): Promise<void> {
+  /** One process writes a file's batches: a retry cannot follow a lost answer, so batch ids are not kept. */
+  appendUsage(rows: readonly UsageRow[], _batchId?: string): Promise<void> {
     return this.usageFile.append(rows);
   }
 

@@ -28,6 +28,11 @@ import { SignInThrottle } from './sign-in-throttle.js';
 import { MemoryRequestLog, type RequestLog } from './request-log.js';
 import { TunnelPlane } from './tunnel-plane.js';
 import { UsageMeter } from './usage-meter.js';
+import { join } from 'node:path';
+import { ensurePrivateDir } from '../storage/atomic-file.js';
+import type { PostgresGatewayStore } from './postgres-store.js';
+import type { LimitsWhenDown } from './redis-limit-counters.js';
+import type { ReplicaSet } from './replica-set.js';
 
 /**
  * The routing gateway: data, control and tunnel planes on one HTTP server, for one account
@@ -36,11 +41,23 @@ import { UsageMeter } from './usage-meter.js';
  * in-process here by default.
  */
 
+/** Running as one replica of many (docs/ARCHITECTURE.md, replicas and pools). */
+export interface ReplicationOptions {
+  /** Redis shared by the replicas: which replica holds which tunnel, and the limit counters. */
+  redisUrl: string;
+  /** How other replicas reach this one (default: the URL it listens on). */
+  advertiseUrl?: string;
+  /** Limits while Redis is away: open (each replica counts alone) or closed (limited keys get 503). */
+  limitsWhenRedisDown: LimitsWhenDown;
+}
+
 export interface GatewayOptions {
-  /** Folder for the file store (`gateway.json`, `usage.jsonl`); created owner-only. */
+  /** Folder for the file store (`gateway.json`, `usage.jsonl`), and for usage a stopping gateway could not write; created owner-only. */
   dataDir: string;
   /** Another store instead of the file store in `dataDir`. */
   store?: GatewayStore;
+  /** Join other replicas through Redis; needs the PostgreSQL store (their shared secret lives there). */
+  replication?: ReplicationOptions;
   bus?: InvalidationBus;
   counters?: LimitCounters;
   requestLog?: RequestLog;
@@ -108,22 +125,52 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const fileStore = options.store ? null : new FileGatewayStore(options.dataDir);
   const store: GatewayStore = options.store ?? fileStore!;
   const bus = options.bus ?? new LocalInvalidationBus();
-  const counters = options.counters ?? new LocalLimitCounters(now);
+  const replication = options.replication;
+  if (replication && !('peerCredential' in store)) throw new TokiosError('USAGE', 'replicas share a PostgreSQL store: give --store postgres://… with --redis');
+  if (replication && !replication.advertiseUrl && ['0.0.0.0', '::', ''].includes(options.host ?? '127.0.0.1')) {
+    throw new TokiosError('USAGE', 'listening on every address, this replica cannot tell the others where to reach it: give --advertise URL (e.g. http://10.0.0.5:8787)');
+  }
+  // Made before the tunnel plane and registries, which it reads once requests arrive.
+  let tunnelPlaneRef: TunnelPlane | null = null;
+  let registriesRef: AccountRegistries | null = null;
+  // Loaded only for replicas: a single gateway (and the app's embedded one) never carries ioredis.
+  const replicaModules = replication ? await Promise.all([import('./replica-set.js'), import('./redis-limit-counters.js'), import('./peer-links.js')]) : null;
+  const replicas: ReplicaSet | null = replicaModules && replication
+    ? new replicaModules[0].ReplicaSet({
+        redisUrl: replication.redisUrl,
+        credential: await (store as PostgresGatewayStore).peerCredential(),
+        get registries() {
+          return registriesRef!;
+        },
+        tunnel: (id) => tunnelPlaneRef?.tunnel(id),
+        heartbeatMs,
+        log,
+      })
+    : null;
+  const shared = replicas && replicaModules && replication && !options.counters
+    ? new replicaModules[1].RedisLimitCounters({ redis: replicas.redis, replicaId: replicas.id, alivePrefix: replicaModules[0].ALIVE_PREFIX, whenDown: replication.limitsWhenRedisDown, log })
+    : null;
+  const counters = options.counters ?? shared ?? new LocalLimitCounters(now);
+  if (replicas && shared) replicas.onRedisBack = () => void shared.resync();
+  const peerPath = replicaModules?.[2].PEER_PATH;
   const requestLog = options.requestLog ?? new MemoryRequestLog();
   let draining = false;
   /** Known once listening; requests only arrive after that. */
   let baseUrl = '';
 
   const verifier = new CredentialVerifier(store, { log, now });
-  const meter = new UsageMeter(store, { log, now, ...(options.usageFlushMs ? { flushMs: options.usageFlushMs } : {}) });
+  ensurePrivateDir(options.dataDir);
+  const meter = new UsageMeter(store, { log, now, spillFile: join(options.dataDir, 'usage-unwritten.jsonl'), ...(options.usageFlushMs ? { flushMs: options.usageFlushMs } : {}) });
   const admin = new AccountAdmin(store, { now, bus, pendingLastUsed: (id) => verifier.pendingLastUsed(id) });
   const auth = new RequestAuth(verifier);
 
   // The registries ask the tunnel plane to tell a tunnel its binding; the plane is made next.
   let tunnelPlane: TunnelPlane | null = null;
   const registries = new AccountRegistries(log, (entry) => tunnelPlane?.sendSettings(entry));
+  registriesRef = registries;
   const clientAddress = new ClientAddress(options.trustProxy);
-  tunnelPlane = new TunnelPlane({ verifier, registries, log, heartbeatMs, now, clientAddress });
+  tunnelPlane = new TunnelPlane({ verifier, registries, log, heartbeatMs, now, clientAddress, ...(replicas ? { onTunnelChange: (entry, gone) => replicas.tunnelChanged(entry, gone) } : {}) });
+  tunnelPlaneRef = tunnelPlane;
   registries.loadBindings(await store.deployments());
 
   // One path for every change, made here or by any process sharing the store (the CLI,
@@ -228,6 +275,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.on('upgrade', (req, socket, head) => {
     if (ConnectionLimiter.isRefused(req.socket)) return void socket.destroy();
     limiter.onUpgrade(req.socket);
+    if (replicas && (req.url ?? '').split('?')[0] === peerPath) return replicas.handleUpgrade(req, socket, head);
     tunnelPlane.handleUpgrade(req, socket, head);
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
@@ -253,6 +301,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   baseUrl = url;
 
+
   const shutdownTunnels = (reason: string): void => {
     for (const entry of registries.allTunnels()) entry.session.close(CloseCode.GoingAway, reason);
     tunnelPlane.close();
@@ -262,6 +311,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     unsubscribe();
     stopWatching();
     await Promise.all([meter.close(), verifier.close(), counters.close()]);
+    await replicas?.close();
     if (!options.bus) await bus.close();
     if (!options.store) await store.close();
   };
@@ -292,6 +342,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await release();
   };
+
+  if (replicas) {
+    try {
+      await replicas.start(replication?.advertiseUrl ?? url);
+    } catch (error) {
+      await destroy();
+      throw new TokiosError('USAGE', (error as Error).message);
+    }
+  }
 
   log.info(`listening on ${url} (data in ${store.location})${cors.enabled ? `; browser apps allowed from ${(options.corsOrigins ?? []).join(', ')}` : ''}`);
   return { url, port, store, registries, controlPlane, admin, close, destroy };

@@ -131,8 +131,11 @@ export interface GatewayStore {
   register(accountId: string, name: string, tokenId: string, options: RegisterOptions): Promise<RegisterResult>;
   unregister(accountId: string, name: string): Promise<DeploymentRecord | null>;
 
-  /** Adds counted traffic (merged with rows already kept for the same bucket). */
-  appendUsage(rows: readonly UsageRow[]): Promise<void>;
+  /**
+   * Adds counted traffic (merged with rows already kept for the same bucket). A store that can
+   * remembers `batchId`, so a batch retried after its answer was lost is not counted twice.
+   */
+  appendUsage(rows: readonly UsageRow[], batchId?: string): Promise<void>;
   /** Rows of `accountId` with `from <= minute < to`. */
   usage(accountId: string, from: number, to: number): Promise<UsageRow[]>;
 

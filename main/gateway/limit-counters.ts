@@ -24,11 +24,12 @@ export interface LimitCounters {
 
 export type Admission =
   | { ok: true; headers: Record<string, string>; release: () => void }
-  | { ok: false; limit: 'requests' | 'tokens' | 'parallel'; retryAfterMs: number; message: string; headers: Record<string, string> };
+  /** `unavailable`: the shared counters cannot be reached and the policy says to refuse (503). */
+  | { ok: false; limit: 'requests' | 'tokens' | 'parallel' | 'unavailable'; retryAfterMs: number; message: string; headers: Record<string, string> };
 
-const WINDOW_MS = 60_000;
+export const WINDOW_MS = 60_000;
 /** Float slack: 7 × (60 000 / 7) must not come out a hair above 60 000. */
-const EPSILON = 1e-6;
+export const EPSILON = 1e-6;
 
 interface KeyState {
   /** Theoretical arrival time of the next request / token (ms). */
@@ -54,32 +55,14 @@ export class LocalLimitCounters implements LimitCounters {
     if (!state) this.keys.set(keyId, (state = { requestsTat: now, tokensTat: now, inFlight: 0 }));
     const s = state;
 
-    if (limits.parallel !== undefined && s.inFlight >= limits.parallel) {
-      return refuse('parallel', 1000, `Too many requests in parallel on this API key: limit ${limits.parallel}. Wait for one to finish.`, this.headers(s, limits, now, s.requestsTat));
-    }
-    if (limits.tpm !== undefined) {
-      const cost = WINDOW_MS / limits.tpm;
-      const ahead = Math.max(s.tokensTat, now) - now;
-      if (ahead > WINDOW_MS - cost + EPSILON) {
-        const wait = ahead - (WINDOW_MS - cost);
-        return refuse('tokens', wait, `Rate limit reached for tokens per minute on this API key: limit ${limits.tpm}. Please try again in ${formatResetDuration(wait)}.`, this.headers(s, limits, now, s.requestsTat));
-      }
-    }
-    let requestsTat = s.requestsTat;
-    if (limits.rpm !== undefined) {
-      const next = Math.max(s.requestsTat, now) + WINDOW_MS / limits.rpm;
-      if (next - now > WINDOW_MS + EPSILON) {
-        const wait = next - now - WINDOW_MS;
-        return refuse('requests', wait, `Rate limit reached for requests per minute on this API key: limit ${limits.rpm}. Please try again in ${formatResetDuration(wait)}.`, this.headers(s, limits, now, s.requestsTat));
-      }
-      requestsTat = next;
-    }
-    s.requestsTat = requestsTat;
+    const decision = gcraAdmit(limits, now, s.requestsTat, s.tokensTat, s.inFlight);
+    if (!decision.ok) return decision.refusal;
+    s.requestsTat = decision.requestsTat;
     s.inFlight++;
     let released = false;
     return {
       ok: true,
-      headers: this.headers(s, limits, now, requestsTat),
+      headers: rateLimitHeaders(limits, now, decision.requestsTat, s.tokensTat),
       release: () => {
         if (released) return;
         released = true;
@@ -101,30 +84,61 @@ export class LocalLimitCounters implements LimitCounters {
     this.keys.clear();
   }
 
-  private headers(s: KeyState, limits: KeyLimits, now: number, requestsTat: number): Record<string, string> {
-    const out: Record<string, string> = {};
-    if (limits.rpm !== undefined) {
-      const ahead = Math.max(requestsTat - now, 0);
-      out['x-ratelimit-limit-requests'] = String(limits.rpm);
-      out['x-ratelimit-remaining-requests'] = String(clamp(Math.floor((WINDOW_MS - ahead) / (WINDOW_MS / limits.rpm) + EPSILON), 0, limits.rpm));
-      out['x-ratelimit-reset-requests'] = formatResetDuration(ahead);
-    }
-    if (limits.tpm !== undefined) {
-      const ahead = Math.max(s.tokensTat - now, 0);
-      out['x-ratelimit-limit-tokens'] = String(limits.tpm);
-      out['x-ratelimit-remaining-tokens'] = String(clamp(Math.floor((WINDOW_MS - ahead) / (WINDOW_MS / limits.tpm) + EPSILON), 0, limits.tpm));
-      out['x-ratelimit-reset-tokens'] = formatResetDuration(ahead);
-    }
-    return out;
-  }
-
   private sweep(): void {
     const now = this.now();
     for (const [id, s] of this.keys) if (s.inFlight === 0 && s.requestsTat <= now && s.tokensTat <= now) this.keys.delete(id);
   }
 }
 
-function refuse(limit: 'requests' | 'tokens' | 'parallel', waitMs: number, message: string, headers: Record<string, string>): Admission {
+/**
+ * The GCRA decision for one request, from a key's state (the theoretical arrival times of
+ * its next request and token, and its requests in flight): refused with OpenAI's message and
+ * headers, or admitted with the new request TAT. The Redis counters run the same arithmetic
+ * in their script and then take the same path here for the answer.
+ */
+export function gcraAdmit(limits: KeyLimits, now: number, requestsTat: number, tokensTat: number, inFlight: number): { ok: true; requestsTat: number } | { ok: false; refusal: Admission } {
+  const refused = (limit: 'requests' | 'tokens' | 'parallel', wait: number, message: string): { ok: false; refusal: Admission } => ({ ok: false, refusal: refuse(limit, wait, message, rateLimitHeaders(limits, now, requestsTat, tokensTat)) });
+  if (limits.parallel !== undefined && inFlight >= limits.parallel) {
+    return refused('parallel', 1000, `Too many requests in parallel on this API key: limit ${limits.parallel}. Wait for one to finish.`);
+  }
+  if (limits.tpm !== undefined) {
+    const cost = WINDOW_MS / limits.tpm;
+    const ahead = Math.max(tokensTat, now) - now;
+    if (ahead > WINDOW_MS - cost + EPSILON) {
+      const wait = ahead - (WINDOW_MS - cost);
+      return refused('tokens', wait, `Rate limit reached for tokens per minute on this API key: limit ${limits.tpm}. Please try again in ${formatResetDuration(wait)}.`);
+    }
+  }
+  let next = requestsTat;
+  if (limits.rpm !== undefined) {
+    next = Math.max(requestsTat, now) + WINDOW_MS / limits.rpm;
+    if (next - now > WINDOW_MS + EPSILON) {
+      const wait = next - now - WINDOW_MS;
+      return refused('requests', wait, `Rate limit reached for requests per minute on this API key: limit ${limits.rpm}. Please try again in ${formatResetDuration(wait)}.`);
+    }
+  }
+  return { ok: true, requestsTat: next };
+}
+
+/** OpenAI's `x-ratelimit-*` headers for a key's state. */
+export function rateLimitHeaders(limits: KeyLimits, now: number, requestsTat: number, tokensTat: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (limits.rpm !== undefined) {
+    const ahead = Math.max(requestsTat - now, 0);
+    out['x-ratelimit-limit-requests'] = String(limits.rpm);
+    out['x-ratelimit-remaining-requests'] = String(clamp(Math.floor((WINDOW_MS - ahead) / (WINDOW_MS / limits.rpm) + EPSILON), 0, limits.rpm));
+    out['x-ratelimit-reset-requests'] = formatResetDuration(ahead);
+  }
+  if (limits.tpm !== undefined) {
+    const ahead = Math.max(tokensTat - now, 0);
+    out['x-ratelimit-limit-tokens'] = String(limits.tpm);
+    out['x-ratelimit-remaining-tokens'] = String(clamp(Math.floor((WINDOW_MS - ahead) / (WINDOW_MS / limits.tpm) + EPSILON), 0, limits.tpm));
+    out['x-ratelimit-reset-tokens'] = formatResetDuration(ahead);
+  }
+  return out;
+}
+
+export function refuse(limit: 'requests' | 'tokens' | 'parallel' | 'unavailable', waitMs: number, message: string, headers: Record<string, string>): Admission {
   return { ok: false, limit, retryAfterMs: waitMs, message, headers: { ...headers, 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) } };
 }
 

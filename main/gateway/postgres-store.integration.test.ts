@@ -70,8 +70,8 @@ describe('postgres store', () => {
     await store.addCredential({ id: 'key_1', kind: 'api-key', accountId: IMPLICIT_ACCOUNT_ID, hash: hashSecret(secret), created: new Date().toISOString(), scope: 'client' });
     expect(await store.credentialByHash(hashSecret(secret))).toMatchObject({ id: 'key_1' });
     const row = { minute: 60_000, accountId: IMPLICIT_ACCOUNT_ID, keyId: 'key_1', deployment: 'd', requests: 1, rateLimited: 0, clientErrors: 0, serverErrors: 0, inputTokens: 1, outputTokens: 2, ttftMsSum: 3, ttftCount: 1, durationMsSum: 4 };
-    await store.appendUsageBatch([row], 'batch-1');
-    await store.appendUsageBatch([row], 'batch-1');
+    await store.appendUsage([row], 'batch-1');
+    await store.appendUsage([row], 'batch-1');
     expect(await store.usage(IMPLICIT_ACCOUNT_ID, 0, 120_000)).toEqual([row]);
     await pg.stop();
     try {

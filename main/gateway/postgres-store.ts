@@ -212,15 +212,11 @@ export class PostgresGatewayStore implements GatewayStore {
 
   // ---- usage ----------------------------------------------------------------------------
 
-  appendUsage(rows: readonly UsageRow[]): Promise<void> {
-    return this.appendUsageBatch(rows, null);
-  }
-
   /**
    * Adds counted rows in one statement, merged into rows of the same bucket. With a
    * `batchId`, a batch already written (its answer lost on the way back) is not added twice.
    */
-  async appendUsageBatch(rows: readonly UsageRow[], batchId: string | null): Promise<void> {
+  async appendUsage(rows: readonly UsageRow[], batchId?: string): Promise<void> {
     if (rows.length === 0) return;
     const column = (pick: (r: UsageRow) => unknown): unknown[] => rows.map(pick);
     await this.transaction(async (client) => {

@@ -21,7 +21,7 @@ export interface AccountingOptions {
   requestLog: RequestLog;
 }
 
-export type Begin = { ok: true; ticket: RequestTicket } | { ok: false; status: 429; message: string; type: string; headers: Record<string, string> };
+export type Begin = { ok: true; ticket: RequestTicket } | { ok: false; status: 429 | 503; message: string; type: string; code: string; headers: Record<string, string> };
 
 export class RequestAccounting {
   constructor(private readonly options: AccountingOptions) {}
@@ -34,8 +34,11 @@ export class RequestAccounting {
     if (hasLimits(credential.limits)) {
       const admission = await this.options.counters.admit(credential.id, credential.limits);
       if (!admission.ok) {
-        this.finish(principal, method, path, '', 429, null, performance.now(), null);
-        return { ok: false, status: 429, message: admission.message, type: admission.limit, headers: admission.headers };
+        // Over a limit: 429. Limits that cannot be checked (shared counters away, policy closed): 503.
+        const status = admission.limit === 'unavailable' ? 503 : 429;
+        this.finish(principal, method, path, '', status, null, performance.now(), null);
+        const code = status === 503 ? 'limits_unavailable' : 'rate_limit_exceeded';
+        return { ok: false, status, message: admission.message, type: status === 503 ? 'service_unavailable' : admission.limit, code, headers: status === 503 ? { ...admission.headers, 'retry-after': '1' } : admission.headers };
       }
       release = admission.release;
       headers = admission.headers;

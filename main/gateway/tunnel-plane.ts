@@ -49,6 +49,8 @@ export class TunnelPlane {
   /** Open tunnels whose token has an expiry, checked every second. */
   private readonly expiring = new Map<TunnelEntry, number>();
   private readonly expiryTimer: NodeJS.Timeout;
+  /** This gateway's open tunnels by id (a peer link names the one a hop is for). */
+  private readonly byId = new Map<string, TunnelEntry>();
 
   constructor(private readonly options: TunnelPlaneOptions) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -123,6 +125,7 @@ export class TunnelPlane {
     const session = new TunnelSession(ws, { role: 'gateway', limits: this.limits, heartbeatMs });
     const entry: TunnelEntry = { id: newId('tun'), accountId, tokenId, session, hello: null, connectedAt: Date.now(), remoteAddress, retired: false };
     registry.add(entry);
+    this.byId.set(entry.id, entry);
     if (expiresAt !== null) this.expiring.set(entry, expiresAt);
     log.info(`tunnel ${entry.id} connected from ${remoteAddress} (token ${tokenId})`);
 
@@ -159,9 +162,15 @@ export class TunnelPlane {
       clearTimeout(helloTimer);
       this.expiring.delete(entry);
       registry.remove(entry);
+      this.byId.delete(entry.id);
       this.options.onTunnelChange?.(entry, true);
       log.info(`tunnel ${entry.id} closed (${code}${reason ? `: ${peerText(reason)}` : ''})`);
     });
+  }
+
+  /** One of this gateway's own open tunnels. */
+  tunnel(id: string): TunnelEntry | undefined {
+    return this.byId.get(id);
   }
 
   /** Sends a tunnel its current binding (after Hello, and whenever it changes). */

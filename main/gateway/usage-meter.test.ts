@@ -12,10 +12,10 @@ afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 class CountingStore extends FileGatewayStore {
   writes = 0;
   failing = false;
-  override async appendUsage(rows: readonly UsageRow[]): Promise<void> {
+  override async appendUsage(rows: readonly UsageRow[], batchId?: string): Promise<void> {
     this.writes++;
     if (this.failing) throw new Error('disk full');
-    return super.appendUsage(rows);
+    return super.appendUsage(rows, batchId);
   }
 }
 
@@ -52,6 +52,23 @@ describe('usage meter', () => {
     clock.now += 60_000;
     meter.record(event);
     await meter.close();
+    const rows = await store.usage('default', 0, clock.now + 60_000);
+    expect(rows.reduce((sum, r) => sum + r.requests, 0)).toBe(2);
+  });
+
+  it('spills what the store would not take at shutdown, and the next start counts it again', async () => {
+    const { store, meter, clock } = setup();
+    const spillFile = `${store.dir}/usage-unwritten.jsonl`;
+    const spilling = new UsageMeter(store, { log: new Logger('test'), flushMs: 3_600_000, now: () => clock.now, spillFile });
+    await meter.close();
+    spilling.record(event);
+    spilling.record(event);
+    store.failing = true;
+    await spilling.close();
+    expect(await store.usage('default', 0, clock.now + 60_000)).toEqual([]);
+    store.failing = false;
+    const next = new UsageMeter(store, { log: new Logger('test'), flushMs: 3_600_000, now: () => clock.now, spillFile });
+    await next.close();
     const rows = await store.usage('default', 0, clock.now + 60_000);
     expect(rows.reduce((sum, r) => sum + r.requests, 0)).toBe(2);
   });

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { TokiosError } from '../../../shared/errors.js';
-import { FileGatewayStore } from '../../gateway/file-store.js';
-import { IMPLICIT_ACCOUNT_ID } from '../../gateway/gateway-store.js';
+import { IMPLICIT_ACCOUNT_ID, type GatewayStore } from '../../gateway/gateway-store.js';
 import { hashPassword, passwordProblem } from '../../gateway/passwords.js';
-import { type Command, ExitCode, defaultGatewayDataDir, printTable } from '../cli-support.js';
+import { type Command, ExitCode, defaultGatewayDataDir, openStore, printTable } from '../cli-support.js';
 
 /** `tokios account create|list`: the accounts of a gateway that many people share. */
 
@@ -34,6 +33,7 @@ account's id as the last line of stdout; other commands pick it with --account E
 
 Options:
   --data DIR          the gateway's data folder (default ${defaultGatewayDataDir()})
+  --store URL         a replicated gateway's PostgreSQL instead (or TOKIOS_STORE)
   --email E           the account's sign-in for the dashboard
   --password-file F   its dashboard password (first line of F; - reads stdin). Without
                       it the account has no dashboard sign-in until one is set.
@@ -41,24 +41,32 @@ Options:
                       this sign-in, instead of creating a new account
   --json              list: print JSON
   -h, --help          show this help`,
-  options: { data: { type: 'string' }, email: { type: 'string' }, 'password-file': { type: 'string' }, 'claim-default': { type: 'boolean' }, json: { type: 'boolean' } },
+  options: { data: { type: 'string' }, store: { type: 'string' }, email: { type: 'string' }, 'password-file': { type: 'string' }, 'claim-default': { type: 'boolean' }, json: { type: 'boolean' } },
   allowPositionals: true,
   async run(values, positionals) {
     const action = positionals[0];
     if ((action !== 'create' && action !== 'list') || positionals.length > 1) throw new TokiosError('USAGE', "usage: tokios account create|list; run 'tokios account --help'");
-    const store = new FileGatewayStore((values.data as string | undefined) ?? defaultGatewayDataDir());
-    if (action === 'list') {
-      const accounts = (await store.accounts()).map((a) => ({ id: a.id, email: a.email, signIn: a.passwordHash !== null, created: a.created, implicit: a.id === IMPLICIT_ACCOUNT_ID }));
-      if (values.json) process.stdout.write(`${JSON.stringify(accounts, null, 2)}\n`);
-      else printTable(['ID', 'EMAIL', 'DASHBOARD SIGN-IN', 'CREATED'], accounts.map((a) => [a.id, a.email ?? (a.implicit ? '(implicit)' : '-'), a.signIn ? 'yes' : 'no', a.created]));
-      return ExitCode.Ok;
+    const store = await openStore(values);
+    try {
+      return await run(store, values, action);
+    } finally {
+      await store.close();
     }
-    const email = values.email;
-    if (typeof email !== 'string' || !EMAIL.test(email)) throw new TokiosError('USAGE', `tokios account create: --email must be an email address${typeof email === 'string' ? `, got '${email}'` : ''}`);
-    const passwordHash = typeof values['password-file'] === 'string' ? await hashPassword(readPassword(values['password-file'])) : null;
-    const account = values['claim-default'] ? await store.setAccountLogin(IMPLICIT_ACCOUNT_ID, { email, passwordHash }) : await store.createAccount({ email, passwordHash });
-    process.stderr.write(`${values['claim-default'] ? 'The implicit account now signs in as' : 'Created the account'} ${email}${passwordHash ? '' : ' (no dashboard password yet)'}.\n`);
-    process.stdout.write(`${account.id}\n`);
-    return ExitCode.Ok;
   },
 };
+
+async function run(store: GatewayStore, values: Parameters<Command['run']>[0], action: 'create' | 'list'): Promise<number> {
+  if (action === 'list') {
+    const accounts = (await store.accounts()).map((a) => ({ id: a.id, email: a.email, signIn: a.passwordHash !== null, created: a.created, implicit: a.id === IMPLICIT_ACCOUNT_ID }));
+    if (values.json) process.stdout.write(`${JSON.stringify(accounts, null, 2)}\n`);
+    else printTable(['ID', 'EMAIL', 'DASHBOARD SIGN-IN', 'CREATED'], accounts.map((a) => [a.id, a.email ?? (a.implicit ? '(implicit)' : '-'), a.signIn ? 'yes' : 'no', a.created]));
+    return ExitCode.Ok;
+  }
+  const email = values.email;
+  if (typeof email !== 'string' || !EMAIL.test(email)) throw new TokiosError('USAGE', `tokios account create: --email must be an email address${typeof email === 'string' ? `, got '${email}'` : ''}`);
+  const passwordHash = typeof values['password-file'] === 'string' ? await hashPassword(readPassword(values['password-file'])) : null;
+  const account = values['claim-default'] ? await store.setAccountLogin(IMPLICIT_ACCOUNT_ID, { email, passwordHash }) : await store.createAccount({ email, passwordHash });
+  process.stderr.write(`${values['claim-default'] ? 'The implicit account now signs in as' : 'Created the account'} ${email}${passwordHash ? '' : ' (no dashboard password yet)'}.\n`);
+  process.stdout.write(`${account.id}\n`);
+  return ExitCode.Ok;
+}

@@ -6,7 +6,8 @@ import { TokiosError } from '../../../shared/errors.js';
 import { startGateway } from '../../gateway/gateway-server.js';
 import { installLastResortHandler } from '../../logging/last-resort-handler.js';
 import { Logger } from '../../logging/logger.js';
-import { type Command, ExitCode, defaultGatewayDataDir, parsePort, positiveInt, waitForShutdownSignal } from '../cli-support.js';
+import { type Command, ExitCode, defaultGatewayDataDir, openStore, parsePort, positiveInt, storeUrl, waitForShutdownSignal } from '../cli-support.js';
+import type { ReplicationOptions } from '../../gateway/gateway-server.js';
 
 function readPem(file: string, flag: string): Buffer {
   try {
@@ -37,6 +38,7 @@ function trustedProxies(value: string | boolean | string[] | undefined): string[
 export const gatewayCommand: Command = {
   name: 'gateway',
   help: `Usage: tokios gateway [--port P] [--data DIR] [--host H] [--tls-cert F --tls-key F] [--cors-origin ORIGIN]…
+       tokios gateway --store postgres://… --redis redis://… [--advertise URL] [options]
 
 Runs the routing gateway: clients call it with an API key and choose a deployment by
 the request's "model"; connectors reach it over WebSocket tunnels at /v1/tunnel.
@@ -46,11 +48,27 @@ requests an upstream does not speak are translated, or answered 501 when they ca
 Prints its base URL as the first line of stdout (logs go to stderr), serves until
 SIGTERM or Ctrl-C, then drains: requests in flight finish, new ones get 503.
 
+Replicas: any number of gateways started with the same --store and --redis form one
+gateway behind any load balancer; each accepts any request and reaches the tunnel
+wherever it is (over an authenticated link between replicas).
+
 Options:
   --port P         port to listen on (default 8787; 0 picks a free one)
   --host H         address to bind (default 127.0.0.1; 0.0.0.0 to accept other machines)
   --data DIR       where keys, tokens and deployments are kept
-                   (default ${defaultGatewayDataDir()})
+                   (default ${defaultGatewayDataDir()}); with --store, only where
+                   usage a stopping gateway could not write waits for the next start
+  --store URL      keep them in PostgreSQL instead (postgres://user@host:5432/db, or
+                   TOKIOS_STORE; the password in PGPASSWORD or ~/.pgpass); the schema is
+                   created and migrated on start
+  --redis URL      run as one replica of many (redis://host:6379, or TOKIOS_REDIS):
+                   which replica holds which tunnel, and limits exact across replicas
+  --advertise URL  how the other replicas reach this one (default: the URL it listens
+                   on; needed with --host 0.0.0.0)
+  --limits-when-redis-down open|closed
+                   while Redis is unreachable: open (default) lets requests through,
+                   each replica counting limits alone; closed refuses requests of keys
+                   with limits (503)
   --max-body N     largest request body in bytes (default 33554432)
   --max-held-bodies N
                    request body bytes held at once across all requests (default
@@ -98,6 +116,10 @@ Then:  tokios key create --data DIR      an API key for clients
     'trust-proxy': { type: 'string' },
     signup: { type: 'string' },
     'session-ttl': { type: 'string' },
+    store: { type: 'string' },
+    redis: { type: 'string' },
+    advertise: { type: 'string' },
+    'limits-when-redis-down': { type: 'string' },
   },
   async run(values) {
     const dataDir = (values.data as string | undefined) ?? defaultGatewayDataDir();
@@ -115,7 +137,11 @@ Then:  tokios key create --data DIR      an API key for clients
     if (signup !== 'open' && signup !== 'closed') throw new TokiosError('USAGE', `--signup must be open or closed, got '${signup}'`);
     const sessionTtlMs = values['session-ttl'] === undefined ? undefined : parseDuration(values['session-ttl'] as string);
     if (sessionTtlMs === null) throw new TokiosError('USAGE', `--session-ttl must be a duration such as 12h or 30m, got '${String(values['session-ttl'])}'`);
+    const replication = replicationOptions(values);
+    const store = storeUrl(values) === undefined ? undefined : await openStore(values, log);
     const gateway = await startGateway({
+      ...(store ? { store } : {}),
+      ...(replication ? { replication } : {}),
       ...(tls ? { tls } : {}),
       ...(trustProxy ? { trustProxy } : {}),
       ...(sessionTtlMs ? { sessionTtlMs } : {}),
@@ -134,11 +160,28 @@ Then:  tokios key create --data DIR      an API key for clients
     });
     process.stdout.write(`${gateway.url}\n`);
     if ((await gateway.store.deployments()).length === 0) {
-      log.info(`no deployments yet: mint a tunnel token with 'tokios token create --data ${dataDir}', then 'tokios register --gateway ${gateway.url} --name NAME --token TOKEN'`);
+      const where = store ? '--store URL (the same database)' : `--data ${dataDir}`;
+      log.info(`no deployments yet: mint a tunnel token with 'tokios token create ${where}', then 'tokios register --gateway ${gateway.url} --name NAME --token TOKEN'`);
     }
     const signal = await waitForShutdownSignal();
     log.info(`${signal}: draining`);
     await gateway.close();
+    await store?.close();
     return ExitCode.Ok;
   },
 };
+
+function replicationOptions(values: Parameters<Command['run']>[0]): ReplicationOptions | undefined {
+  const redisUrl = typeof values.redis === 'string' ? values.redis : process.env.TOKIOS_REDIS || undefined;
+  const whenDown = (values['limits-when-redis-down'] as string | undefined) ?? 'open';
+  if (whenDown !== 'open' && whenDown !== 'closed') throw new TokiosError('USAGE', `--limits-when-redis-down must be open or closed, got '${whenDown}'`);
+  if (redisUrl === undefined) {
+    if (values.advertise !== undefined) throw new TokiosError('USAGE', '--advertise is for replicas: give --redis too');
+    return undefined;
+  }
+  if (!/^rediss?:\/\//.test(redisUrl)) throw new TokiosError('USAGE', `--redis takes a Redis URL (redis://host:6379), got '${redisUrl.slice(0, 40)}'`);
+  if (storeUrl(values) === undefined) throw new TokiosError('USAGE', 'replicas share their store: give --store postgres://… with --redis');
+  const advertise = values.advertise as string | undefined;
+  if (advertise !== undefined && !/^https?:\/\/[^/]+/.test(advertise)) throw new TokiosError('USAGE', `--advertise must be an http(s) URL (how other replicas reach this one), got '${advertise}'`);
+  return { redisUrl, limitsWhenRedisDown: whenDown, ...(advertise ? { advertiseUrl: advertise } : {}) };
+}

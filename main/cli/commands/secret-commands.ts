@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { TokiosError } from '../../../shared/errors.js';
 import type { CreateKeyInput, CredentialView, KeyScope } from '../../../shared/hosted-api.js';
 import { AccountAdmin, type ListableKind } from '../../gateway/account-admin.js';
-import { FileGatewayStore } from '../../gateway/file-store.js';
-import { type Command, ExitCode, defaultGatewayDataDir, positiveInt, printTable } from '../cli-support.js';
+import type { GatewayStore } from '../../gateway/gateway-store.js';
+import { type Command, ExitCode, defaultGatewayDataDir, openStore, positiveInt, printTable } from '../cli-support.js';
 
 /**
  * `tokios key …` and `tokios token …`: create, list and revoke an account's API keys and
@@ -13,8 +13,8 @@ import { type Command, ExitCode, defaultGatewayDataDir, positiveInt, printTable 
 
 type Values = Parameters<Command['run']>[0];
 
-function storeOf(values: Values): { store: FileGatewayStore; admin: AccountAdmin } {
-  const store = new FileGatewayStore((values.data as string | undefined) ?? defaultGatewayDataDir());
+async function storeOf(values: Values): Promise<{ store: GatewayStore; admin: AccountAdmin }> {
+  const store = await openStore(values);
   return { store, admin: new AccountAdmin(store) };
 }
 
@@ -48,6 +48,8 @@ function printList(views: CredentialView[], kind: ListableKind): void {
 }
 
 const COMMON_HELP = `  --data DIR        the gateway's data folder (default ${defaultGatewayDataDir()})
+  --store URL       a replicated gateway's PostgreSQL instead (postgres://user@host/db;
+                    or TOKIOS_STORE; the password in PGPASSWORD or ~/.pgpass)
   --account E       the account (email or id; default: the implicit one, which every
                     command uses when no accounts were created)`;
 
@@ -83,7 +85,7 @@ ${COMMON_HELP}
 ${kind === 'api-key' ? keyHelp : tokenHelp}
   -h, --help        show this help`,
     options: {
-      data: { type: 'string' }, account: { type: 'string' }, label: { type: 'string' }, expires: { type: 'string' }, json: { type: 'boolean' },
+      data: { type: 'string' }, store: { type: 'string' }, account: { type: 'string' }, label: { type: 'string' }, expires: { type: 'string' }, json: { type: 'boolean' },
       ...(kind === 'api-key' ? { scope: { type: 'string' }, models: { type: 'string' }, rpm: { type: 'string' }, tpm: { type: 'string' }, parallel: { type: 'string' } } : {}),
     },
     allowPositionals: true,
@@ -93,43 +95,51 @@ ${kind === 'api-key' ? keyHelp : tokenHelp}
         throw new TokiosError('USAGE', `usage: tokios ${name} create|list|revoke; run 'tokios ${name} --help'`);
       }
       if (action !== 'revoke' && positionals.length > 1) throw new TokiosError('USAGE', `tokios ${name} ${action} takes no arguments besides options`);
-      const { store, admin } = storeOf(values);
-      const account = await admin.account(values.account as string | undefined);
-      if (action === 'list') {
-        const views = await admin.list(account.id, kind);
-        if (values.json) process.stdout.write(`${JSON.stringify(views, null, 2)}\n`);
-        else printList(views, kind);
-        return ExitCode.Ok;
+      const { store, admin } = await storeOf(values);
+      try {
+        return await run(store, admin, values, positionals, action);
+      } finally {
+        await store.close();
       }
-      if (action === 'revoke') {
-        const revoked = await admin.revoke(account.id, kind, refArgument(positionals, name));
-        process.stdout.write(`Revoked ${what} ${revoked.id}${revoked.label ? ` (${revoked.label})` : ''}.\n`);
-        return ExitCode.Ok;
-      }
-      const label = values.label as string | undefined;
-      const expires = values.expires as string | undefined;
-      let secret: string;
-      if (kind === 'api-key') {
-        const scope = (values.scope as string | undefined) ?? 'client';
-        if (scope !== 'client' && scope !== 'admin') throw new TokiosError('USAGE', `--scope must be client or admin, got '${scope}'`);
-        const models = typeof values.models === 'string' ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : undefined;
-        const input: CreateKeyInput = { scope: scope as KeyScope };
-        if (label) input.label = label;
-        if (expires) input.expires = expires;
-        if (models) input.models = models;
-        for (const flag of ['rpm', 'tpm', 'parallel'] as const) {
-          const n = positiveInt(values, flag);
-          if (n !== undefined) input[flag] = n;
-        }
-        secret = (await admin.createKey(account.id, input)).key!;
-      } else {
-        secret = (await admin.createToken(account.id, { ...(label ? { label } : {}), ...(expires ? { expires } : {}) })).token!;
-      }
-      process.stderr.write(`Created ${kind === 'api-key' ? 'an' : 'a'} ${what} in ${store.file}${account.email ? ` for ${account.email}` : ''}. It is shown only now; keep it somewhere safe.\n`);
-      process.stdout.write(`${secret}\n`);
-      return ExitCode.Ok;
     },
   };
+
+  async function run(store: GatewayStore, admin: AccountAdmin, values: Values, positionals: string[], action: 'create' | 'list' | 'revoke'): Promise<number> {
+    const account = await admin.account(values.account as string | undefined);
+    if (action === 'list') {
+      const views = await admin.list(account.id, kind);
+      if (values.json) process.stdout.write(`${JSON.stringify(views, null, 2)}\n`);
+      else printList(views, kind);
+      return ExitCode.Ok;
+    }
+    if (action === 'revoke') {
+      const revoked = await admin.revoke(account.id, kind, refArgument(positionals, name));
+      process.stdout.write(`Revoked ${what} ${revoked.id}${revoked.label ? ` (${revoked.label})` : ''}.\n`);
+      return ExitCode.Ok;
+    }
+    const label = values.label as string | undefined;
+    const expires = values.expires as string | undefined;
+    let secret: string;
+    if (kind === 'api-key') {
+      const scope = (values.scope as string | undefined) ?? 'client';
+      if (scope !== 'client' && scope !== 'admin') throw new TokiosError('USAGE', `--scope must be client or admin, got '${scope}'`);
+      const models = typeof values.models === 'string' ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : undefined;
+      const input: CreateKeyInput = { scope: scope as KeyScope };
+      if (label) input.label = label;
+      if (expires) input.expires = expires;
+      if (models) input.models = models;
+      for (const flag of ['rpm', 'tpm', 'parallel'] as const) {
+        const n = positiveInt(values, flag);
+        if (n !== undefined) input[flag] = n;
+      }
+      secret = (await admin.createKey(account.id, input)).key!;
+    } else {
+      secret = (await admin.createToken(account.id, { ...(label ? { label } : {}), ...(expires ? { expires } : {}) })).token!;
+    }
+    process.stderr.write(`Created ${kind === 'api-key' ? 'an' : 'a'} ${what} in ${store.location}${account.email ? ` for ${account.email}` : ''}. It is shown only now; keep it somewhere safe.\n`);
+    process.stdout.write(`${secret}\n`);
+    return ExitCode.Ok;
+  }
 }
 
 export const keyCommand = credentialCommand('api-key');
