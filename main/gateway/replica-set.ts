@@ -96,7 +96,7 @@ export class ReplicaSet {
       await Promise.all([this.redis.connect(), this.subscriber.connect()]);
       await this.subscriber.subscribe(CHANNEL);
     } catch (error) {
-      throw new Error(`cannot reach Redis at ${redactRedis(this.options.redisUrl)}: ${(error as Error).message}; check --redis (and that Redis is running)`);
+      throw new Error(`cannot reach Redis at ${redactRedis(this.options.redisUrl)}: ${(error as Error).message}; check --redis (and that Redis is running)`, { cause: error });
     }
     this.subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
     this.redis.on('ready', () => {
