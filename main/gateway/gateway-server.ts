@@ -311,7 +311,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     unsubscribe();
     stopWatching();
     await Promise.all([meter.close(), verifier.close(), counters.close()]);
-    await replicas?.close();
     if (!options.bus) await bus.close();
     if (!options.store) await store.close();
   };
@@ -326,6 +325,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await Promise.race([dataPlane.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
       clearTimeout(timer);
       shutdownTunnels('gateway shutting down');
+      // Peer links are upgraded sockets the HTTP server would wait for: they go first.
+      await replicas?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -338,6 +339,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     draining = true;
     for (const entry of registries.allTunnels()) entry.session.destroy('gateway destroyed');
     tunnelPlane.close();
+    await replicas?.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await release();

@@ -68,6 +68,7 @@ export class ReplicaSet {
   private readonly own = new Map<string, TunnelEntry>();
   private timer: NodeJS.Timeout | null = null;
   private redisDown = false;
+  private closing = false;
   /** How other replicas reach this one (its peer link endpoint is under it); known once it listens. */
   private advertiseUrl = '';
   /** Called once Redis is back after an outage (the limit counters resync). */
@@ -107,7 +108,7 @@ export class ReplicaSet {
       this.onRedisBack();
     });
     this.redis.on('close', () => {
-      if (this.redisDown) return;
+      if (this.redisDown || this.closing) return;
       this.redisDown = true;
       log.warn(`lost Redis at ${redactRedis(this.options.redisUrl)}: serving on with what is known (members, links); reconnecting`);
     });
@@ -144,6 +145,8 @@ export class ReplicaSet {
   }
 
   async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
     if (this.timer) clearInterval(this.timer);
     this.links.close();
     // Leaving on purpose: the others drop this replica at once instead of after its key expires.

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isTokiosError } from '../../shared/errors.js';
 import { CSRF_HEADER, SESSION_COOKIE } from '../../shared/hosted-api.js';
 import type { CredentialVerifier } from './credential-verifier.js';
 import type { CredentialRecord } from './gateway-store.js';
@@ -21,7 +22,13 @@ export interface Principal {
 
 export type AuthOutcome =
   | { ok: true; principal: Principal }
-  | { ok: false; status: 401 | 403; message: string; type: string; code: string };
+  | { ok: false; status: 401 | 403 | 503; message: string; type: string; code: string };
+
+/** A key this gateway has not verified before, while its database is away: it cannot say yes or no. */
+const UNCHECKABLE: Extract<AuthOutcome, { ok: false }> = {
+  ok: false, status: 503, type: 'service_unavailable', code: 'store_unavailable',
+  message: "This API key cannot be checked right now: the gateway's database is unreachable and this gateway has not seen the key before. Retry in a moment.",
+};
 
 const REFUSED: Record<'missing' | 'unknown' | 'revoked' | 'expired', Extract<AuthOutcome, { ok: false }>> = {
   missing: { ok: false, status: 401, type: 'authentication_error', code: 'missing_api_key', message: 'Missing API key: send "Authorization: Bearer sk-tokios-…" (or "x-api-key: sk-tokios-…").' },
@@ -37,7 +44,13 @@ export class RequestAuth {
   async apiKey(req: IncomingMessage): Promise<AuthOutcome> {
     const secret = presentedKey(req);
     if (!secret) return REFUSED.missing;
-    const verified = await this.verifier.verify(secret, ['api-key']);
+    let verified;
+    try {
+      verified = await this.verifier.verify(secret, ['api-key']);
+    } catch (error) {
+      if (isTokiosError(error) && error.code === 'STORE_UNAVAILABLE') return UNCHECKABLE;
+      throw error;
+    }
     if (!verified.ok) return REFUSED[verified.reason];
     return { ok: true, principal: { accountId: verified.record.accountId, credential: verified.record, via: 'key' } };
   }
