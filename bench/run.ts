@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentFor, concurrentStreams, exchange, median, percentile, requestsPerSecond, sequential, type Target } from './load.js';
 import { measureAccountingCost } from './accounting-cost.js';
+import { measureReplicas } from './replicas.js';
 import { cpuDuring, rssBytes } from './proc-stats.js';
 import { REPO_ROOT } from '../e2e/support/processes.js';
 import { installPeers, startHttpProxy, startPortkey, startTokios, startUpstream, tryLocaltunnel, type Running, type TokiosTarget } from './targets.js';
@@ -19,6 +20,7 @@ import { installPeers, startHttpProxy, startPortkey, startTokios, startUpstream,
  *   npm run bench            the whole run (about 3 minutes on 2 cores)
  *   npm run bench -- --quick fewer rounds and requests, for a look while optimising
  *   npm run bench -- --quick --only translation   just the translated-stream figures
+ *   npm run bench -- --quick --only replicas      just the replicated gateway's figures
  */
 
 const QUICK = process.argv.includes('--quick');
@@ -48,6 +50,14 @@ async function main(): Promise<void> {
   log(`bench: ${os.cpus().length} cores, Node ${process.version}${QUICK ? ', quick run' : ''}`);
   const upstream = await startUpstream();
   const direct: Target = upstream;
+  if (ONLY === 'replicas') {
+    try {
+      rows.push(...(await measureReplicas(upstream, QUICK, log)));
+    } finally {
+      await upstream.stop();
+    }
+    return print([], started);
+  }
   const tokios = await startTokios(upstream.base);
   if (ONLY === 'translation') {
     try {
@@ -222,6 +232,7 @@ async function main(): Promise<void> {
       versus: `+${fmt((idle.worker - idle.bare) / 1e6)} MB over bare Node`, goal: '<= 50 MB', met: idle.worker <= 50e6, peers: {},
     });
     await reconnects(upstream);
+    rows.push(...(await measureReplicas(upstream, QUICK, log)));
   } finally {
     for (const peer of peers) await peer.stop();
     await tokios.stop();
