@@ -54,6 +54,7 @@ export const API_SCHEMAS: Schemas = {
   'deployments.startAll': none,
   'deployments.stopAll': none,
   'deployments.history': byId,
+  'deployments.members': byId,
   'deployments.export': byId,
   'requests.list': object({ deploymentId: v.optional(id), limit: v.optional(v.pipe(v.number('must be a number'), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'), v.maxValue(1000, 'must be at most 1000'))) }),
   'logs.list': none,

@@ -1,6 +1,7 @@
 import type { ErrorData } from './errors.js';
 import type { LastError, TunnelState } from './health.js';
 import type { UpstreamKind } from './tunnel-protocol.js';
+import type { DeploymentMember } from './hosted-api.js';
 
 /**
  * The one contract between the UI and the core (docs/ARCHITECTURE.md §1):
@@ -257,6 +258,12 @@ export interface ApiMethods {
   'deployments.startAll': [void, void];
   'deployments.stopAll': [void, void];
   'deployments.history': [{ id: string }, HealthSample[]];
+  /**
+   * Every connector serving the deployment's name, as the gateway in use sees them (this app's
+   * and others' running the same tokios.json or pooled tokens); null when that gateway does not
+   * say (an older one, no admin key, or it does not answer).
+   */
+  'deployments.members': [{ id: string }, DeploymentMember[] | null];
   /** A tokios.json, to where the host lets the user choose. It contains the tunnel token: the result says so. */
   'deployments.export': [{ id: string }, ExportResult];
   'deployments.import': [{ text: string; fileName: string; replace?: boolean }, DeploymentView];

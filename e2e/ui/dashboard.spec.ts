@@ -114,6 +114,9 @@ test('sign in, create a token and a key, see the deployment online and its usage
   await nav.getByRole('button', { name: 'Deployments' }).click();
   await expect(page.getByTestId('deployment-dash-gemma').locator('.state')).toHaveText('online', { timeout: 20_000 });
   await expect(page.getByTestId('deployment-dash-gemma')).toContainText('Ollama');
+  // Its one member: the connector serving it, from this gateway.
+  await expect(page.getByTestId('members-dash-gemma').locator('tbody tr')).toHaveCount(1);
+  await expect(page.getByTestId('members-dash-gemma').locator('tbody tr')).toContainText('serving');
 
   await nav.getByRole('button', { name: 'API keys' }).click();
   const keyForm = page.getByRole('form', { name: 'Create an API key' });

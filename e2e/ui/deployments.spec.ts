@@ -110,6 +110,10 @@ test('stopped means no rates, not the last ones; totals stay and agree with the 
   await expect(tile(/^Tokens \/ s/)).not.toHaveText('—');
   await expect(tile(/^Requests since start/)).toHaveText('1');
   await expect(page.getByRole('region', { name: 'Recent requests' }).getByRole('row')).toHaveCount(2);
+  // Who serves the name at the gateway: this app's connector, one member.
+  const members = page.getByRole('table', { name: 'Connectors serving this deployment' });
+  await expect(members.locator('tbody tr')).toHaveCount(1);
+  await expect(members.locator('tbody tr td').nth(1)).toHaveText('Serving');
   // A few seconds of chart, with the request in it, for the screenshot.
   await expect.poll(() => page.locator('.chart canvas').count()).toBeGreaterThan(0);
   await page.getByRole('button', { name: 'Send test request' }).click();
@@ -122,6 +126,8 @@ test('stopped means no rates, not the last ones; totals stay and agree with the 
   await expect(tile(/^Tokens \/ s/)).toHaveText('—');
   await expect(tile(/^Requests \/ min/)).toHaveText('—');
   await expect(tile(/^Requests since start/)).toHaveText('2');
+  // Its connector left the gateway: no member is listed.
+  await expect(members).toHaveCount(0);
   await tokios.go('Deployments');
   await expect(tokios.row('rates').locator('td[data-col="requests-per-minute"]')).toHaveText('—');
   await expect(tokios.row('rates').locator('td[data-col="tokens-per-second"]')).toHaveText('—');

@@ -187,6 +187,7 @@ export class AppCore {
       'deployments.startAll': () => deployments.startAll(),
       'deployments.stopAll': () => deployments.stopAll(),
       'deployments.history': async ({ id }) => deployments.history(id),
+      'deployments.members': async ({ id }) => gateway.members(deployments.get(id).name),
       'deployments.export': (args) => files.export(args),
       'requests.list': async ({ deploymentId, limit }) => this.requestLog.list(deploymentId, limit),
       'logs.list': async () => ({

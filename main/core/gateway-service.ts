@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import type { GatewayCheck, GatewayInfo, HostedSignInStart } from '../../shared/api.js';
 import { TokiosError } from '../../shared/errors.js';
+import type { DeploymentMember } from '../../shared/hosted-api.js';
 import { normalizeGatewayUrl } from '../../shared/tokios-config.js';
+import { GatewayClient } from '../gateway/gateway-client.js';
 import type { DeploymentRecord } from '../deployments/deployment-store.js';
 import type { SecretStore } from '../deployments/secret-store.js';
 import { parseCorsOrigins } from '../gateway/dialects/cors-policy.js';
@@ -95,6 +97,18 @@ export class GatewayService {
   require(): GatewayConnection {
     if (!this.connection) throw new TokiosError('GATEWAY_UNREACHABLE', `the gateway is not available: ${this.error ?? 'not started'}`);
     return this.connection;
+  }
+
+  /** The connectors serving `name` as the gateway in use lists them; null when it does not say. */
+  async members(name: string): Promise<DeploymentMember[] | null> {
+    const connection = this.connection;
+    if (!connection?.apiKey) return null;
+    try {
+      const listed = await new GatewayClient(connection.url, 3000).list(connection.apiKey);
+      return listed.find((d) => d.name === name)?.members ?? null;
+    } catch {
+      return null;
+    }
   }
 
   /** The API key itself, for the UI to copy (it does not keep it). */

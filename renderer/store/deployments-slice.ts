@@ -1,5 +1,6 @@
 import type { StateCreator } from 'zustand';
 import type { ApiClient, DeploymentInput, DeploymentView, ExportResult, HealthSample, NameCheck } from '../../shared/api';
+import type { DeploymentMember } from '../../shared/hosted-api';
 import type { AppState } from './app-store';
 
 /** Deployments: the list, each one's live health and chart history, and the actions on them. */
@@ -12,7 +13,10 @@ export interface DeploymentsSlice {
   order: string[];
   deploymentsLoaded: boolean;
   history: Record<string, HealthSample[]>;
+  /** The connectors serving each deployment's name, as the gateway in use lists them (null: it does not say). */
+  members: Record<string, DeploymentMember[] | null>;
   loadDeployments(): Promise<void>;
+  loadMembers(id: string): Promise<void>;
   createDeployment(input: DeploymentInput): Promise<DeploymentView>;
   updateDeployment(id: string, changes: Partial<DeploymentInput>): Promise<DeploymentView>;
   removeDeployment(id: string): Promise<void>;
@@ -38,6 +42,11 @@ export const createDeploymentsSlice =
     order: [],
     deploymentsLoaded: false,
     history: {},
+    members: {},
+    async loadMembers(id) {
+      const members = await api.call('deployments.members', { id });
+      set((s) => ({ members: { ...s.members, [id]: members } }));
+    },
     async loadDeployments() {
       const list = await api.call('deployments.list');
       set({ deployments: Object.fromEntries(list.map((d) => [d.id, d])), order: list.map((d) => d.id), deploymentsLoaded: true });

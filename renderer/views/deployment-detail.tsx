@@ -1,4 +1,5 @@
 import { useEffect, useMemo } from 'react';
+import type { DeploymentMember } from '../../shared/hosted-api';
 import { liveRates } from '../../shared/rates';
 import { PageHeader, StateBadge } from '../components/controls';
 import { TimeChart } from '../components/time-chart';
@@ -14,12 +15,20 @@ export function DeploymentDetail({ id }: { id: string }) {
   const now = useApp((s) => s.now);
   const inspected = useApp((s) => s.inspected);
   const connection = useApp((s) => s.connection);
-  const { loadHistory, navigate, openDialog, setRunning, retryDeployment, notify } = useActions();
+  const members = useApp((s) => s.members[id]);
+  const { loadHistory, loadMembers, navigate, openDialog, setRunning, retryDeployment, notify } = useActions();
   const requests = useMemo(() => inspected.filter((r) => r.deploymentId === id).slice(0, 50), [inspected, id]);
 
   useEffect(() => {
     void loadHistory(id).catch(() => undefined);
   }, [id, loadHistory]);
+  // Who serves the name right now, at the gateway: refreshed every few seconds while open.
+  useEffect(() => {
+    const load = (): void => void loadMembers(id).catch(() => undefined);
+    load();
+    const timer = setInterval(load, 3000);
+    return () => clearInterval(timer);
+  }, [id, loadMembers]);
 
   const samples = history ?? [];
   const rtt = useMemo(() => samples.map((s) => ({ t: s.t, v: s.rttMs })), [samples]);
@@ -75,6 +84,8 @@ export function DeploymentDetail({ id }: { id: string }) {
         <div className="tile"><dt>Up for</dt><dd>{formatUptime(d.health.connectedSince, now)} {d.health.restarts > 0 && <small>· {d.health.restarts} restart{d.health.restarts === 1 ? '' : 's'}</small>}</dd></div>
       </dl>
 
+      <MembersTable members={members ?? null} />
+
       <div className="charts">
         <TimeChart title="Round trip" points={rtt} format={formatMs} axis={(v) => (v === 0 ? '0' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`)} floor={5} empty="Not connected" />
         <TimeChart title="Requests / min" points={rpm} format={(v) => (v === null ? '—' : `${v} req/min`)} axis={(v) => String(Math.round(v))} floor={5} empty="Not running" />
@@ -95,6 +106,35 @@ export function DeploymentDetail({ id }: { id: string }) {
           <RequestTable requests={requests} compact onOpen={(request) => navigate({ name: 'requests', selected: request.id })} />
         )}
       </section>
+    </section>
+  );
+}
+
+const MEMBER_STATE: Record<DeploymentMember['state'], string> = { serving: 'Serving', 'upstream-down': 'Upstream down', draining: 'Draining' };
+
+/** The connectors serving this deployment's name at the gateway: this app's, and any other running the same tokios.json or a pooled token. */
+function MembersTable({ members }: { members: DeploymentMember[] | null }) {
+  if (!members || members.length === 0) return null;
+  return (
+    <section aria-labelledby="members-title" className="members">
+      <h2 id="members-title">Connectors serving it <small>at the gateway · {members.length}</small></h2>
+      <div className="table-wrap">
+        <table aria-label="Connectors serving this deployment">
+          <thead><tr><th>Connector</th><th>State</th><th>From</th><th>Round trip</th><th>In flight</th><th>Up for</th></tr></thead>
+          <tbody>
+            {members.map((m) => (
+              <tr key={m.id} data-state={m.state}>
+                <td><code>{m.id}</code>{m.replica ? <small> · via replica {m.replica}</small> : null}</td>
+                <td>{MEMBER_STATE[m.state]}</td>
+                <td>{m.address}</td>
+                <td>{formatMs(m.rttMs)}</td>
+                <td>{m.inFlight ?? '—'}</td>
+                <td>{formatUptime(m.connectedSince)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
