@@ -29,11 +29,18 @@ export interface ReplicaRig {
   destroy(): Promise<void>;
 }
 
-export async function startReplicaRig(options: { replicas?: number; gatewayArgs?: string[] } = {}): Promise<ReplicaRig> {
+export interface ReplicaRigOptions {
+  replicas?: number;
+  /** More `tokios gateway` arguments: the same for every replica, or replica `i`'s own. */
+  gatewayArgs?: string[] | ((i: number) => string[]);
+}
+
+export async function startReplicaRig(options: ReplicaRigOptions = {}): Promise<ReplicaRig> {
   const dir = tempDir('tokios-replicas-');
   const [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
   const storeUrl = pg.url;
-  const args = (i: number, port: number): string[] => ['gateway', '--port', String(port), '--data', join(dir.path, `replica-${i}`), '--store', storeUrl, '--redis', redis.url, ...(options.gatewayArgs ?? [])];
+  const extraArgs = (i: number): string[] => (typeof options.gatewayArgs === 'function' ? options.gatewayArgs(i) : (options.gatewayArgs ?? []));
+  const args = (i: number, port: number): string[] => ['gateway', '--port', String(port), '--data', join(dir.path, `replica-${i}`), '--store', storeUrl, '--redis', redis.url, ...extraArgs(i)];
   const start = async (i: number, port: number): Promise<Replica> => {
     const p = tokios(args(i, port));
     const url = (await p.waitFor(/^(http:\/\/\S+)$/m, 30_000))[1]!;
