@@ -15,7 +15,8 @@ import { installPeers, startHttpProxy, startPortkey, startTokios, startUpstream,
  * `npm run bench`: every figure of the performance goals, each next to the same figure for
  * a direct call to the upstream measured in the same run, direct and tunneled rounds
  * interleaved, with warm-up, medians and p99, CPU summed over the processes of each path,
- * and the peers measured alongside. Prints one table and writes it as JSON to bench/results/.
+ * and the peers measured alongside. Prints one table and writes it to bench/results/
+ * latest.json and latest.md (a partial run, `--only X`, to latest-X.json and .md).
  *
  *   npm run bench            the whole run (about 3 minutes on 2 cores)
  *   npm run bench -- --quick fewer rounds and requests, for a look while optimising
@@ -411,8 +412,10 @@ function print(peerNames: string[], started: number): void {
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   const json = JSON.stringify({ measuredAt: new Date().toISOString(), quick: QUICK, cores: os.cpus().length, node: process.version, seconds, rows, notes }, null, 2);
-  writeFileSync(join(dir, 'latest.json'), `${json}\n`);
-  writeFileSync(join(dir, 'latest.md'), text);
+  // A partial run (--only) keeps its own file, so it never replaces the full run's table.
+  const name = ONLY ? `latest-${ONLY}` : 'latest';
+  writeFileSync(join(dir, `${name}.json`), `${json}\n`);
+  writeFileSync(join(dir, `${name}.md`), text);
 }
 
 function sleep(ms: number): Promise<void> {
