@@ -104,6 +104,23 @@ export async function concurrentStreams(target: Target, streams: number, events:
   return { results, wallMs };
 }
 
+/**
+ * `streams` streaming requests of `events` events each, paced by the upstream, started at
+ * random moments within `spreadMs` (one token interval): streams of a real model are not in
+ * step with each other, and starting them together would hand every hop a batch for free.
+ */
+export async function pacedStreams(target: Target, streams: number, events: number, spreadMs: number): Promise<{ results: Exchange[]; wallMs: number }> {
+  const agent = agentFor(streams);
+  const started = performance.now();
+  const results = await Promise.all(Array.from({ length: streams }, async () => {
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * spreadMs));
+    return exchange(agent, target, true, events, { keepGaps: true });
+  }));
+  const wallMs = performance.now() - started;
+  agent.destroy();
+  return { results, wallMs };
+}
+
 /** Sustained non-streaming load: `connections` keep-alive connections, no pipelining. */
 export async function requestsPerSecond(target: Target, connections: number, seconds: number): Promise<{ rps: number; errors: number; total: number }> {
   const result = await autocannon({

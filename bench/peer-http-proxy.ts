@@ -7,7 +7,7 @@ const require = createRequire(new URL('./peers/', import.meta.url));
 const httpProxy = require('http-proxy') as { createProxyServer(options: object): { web(req: http.IncomingMessage, res: http.ServerResponse): void; on(event: string, fn: (...args: unknown[]) => void): void } };
 
 const target = process.argv[2]!;
-const proxy = httpProxy.createProxyServer({ target, agent: new http.Agent({ keepAlive: true, maxSockets: 512 }), xfwd: false });
+const proxy = httpProxy.createProxyServer({ target, agent: new http.Agent({ keepAlive: true, maxSockets: Infinity }), xfwd: false });
 proxy.on('error', (_error, _req, res) => {
   const response = res as http.ServerResponse;
   if (!response.headersSent) response.writeHead(502);

@@ -1,15 +1,15 @@
 import { fork, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { agentFor, concurrentStreams, exchange, median, percentile, requestsPerSecond, sequential, type Target } from './load.js';
 import { measureAccountingCost } from './accounting-cost.js';
 import { measureReplicas } from './replicas.js';
 import { cpuDuring, rssBytes } from './proc-stats.js';
+import { cpuBoundUpstream, pacedTokens, streamAfterNonStreaming, type PaceContext } from './real-pace.js';
+import { fmt, printReport, type Cell, type Row } from './report.js';
 import { REPO_ROOT } from '../e2e/support/processes.js';
-import { installPeers, startHttpProxy, startPortkey, startTokios, startUpstream, tryLocaltunnel, type Running, type TokiosTarget } from './targets.js';
+import { installPeers, startHttpProxy, startNodeProxy, startPortkey, startTokios, startUpstream, tryLocaltunnel, type Running, type TokiosTarget } from './targets.js';
 
 /**
  * `npm run bench`: every figure of the performance goals, each next to the same figure for
@@ -18,29 +18,18 @@ import { installPeers, startHttpProxy, startPortkey, startTokios, startUpstream,
  * and the peers measured alongside. Prints one table and writes it to bench/results/
  * latest.json and latest.md (a partial run, `--only X`, to latest-X.json and .md).
  *
- *   npm run bench            the whole run (about 3 minutes on 2 cores)
+ *   npm run bench            the whole run (about 6 minutes on 2 cores)
  *   npm run bench -- --quick fewer rounds and requests, for a look while optimising
  *   npm run bench -- --quick --only translation   just the translated-stream figures
  *   npm run bench -- --quick --only replicas      just the replicated gateway's figures
+ *   npm run bench -- --only paced|cpu-bound|nagle  just the figures at real model rates
+ *     (real-pace.ts), against direct and the one-hop proxies
  */
 
 const QUICK = process.argv.includes('--quick');
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const ROUNDS = QUICK ? 2 : 3;
 const scale = (n: number): number => (QUICK ? Math.ceil(n / 3) : n);
-
-type Cell = number | string | null;
-interface Row {
-  figure: string;
-  unit: string;
-  direct: Cell;
-  tokios: Cell;
-  /** How tokios compares with direct, in the goal's terms. */
-  versus: string;
-  goal: string;
-  met: boolean | null;
-  peers: Record<string, Cell>;
-}
 
 const rows: Row[] = [];
 const notes: string[] = [];
@@ -57,7 +46,7 @@ async function main(): Promise<void> {
     } finally {
       await upstream.stop();
     }
-    return print([], started);
+    return printReport(rows, notes, [], started, QUICK, ONLY);
   }
   const tokios = await startTokios(upstream.base);
   if (ONLY === 'translation') {
@@ -67,17 +56,16 @@ async function main(): Promise<void> {
       await tokios.stop();
       await upstream.stop();
     }
-    return print([], started);
+    return printReport(rows, notes, [], started, QUICK, ONLY);
   }
-  const idle = await idleWorkerRss(tokios);
-
   const peers: Running[] = [];
   const peerProblems: Record<string, string> = {};
   const installProblem = installPeers();
   if (installProblem) {
     for (const name of ['http-proxy', 'portkey', 'localtunnel']) peerProblems[name] = installProblem;
+    peers.push(await startNodeProxy(upstream.base));
   } else {
-    for (const [name, start] of [['http-proxy', startHttpProxy], ['portkey', startPortkey]] as const) {
+    for (const [name, start] of [['node-proxy', startNodeProxy], ['http-proxy', startHttpProxy], ['portkey', startPortkey]] as const) {
       try {
         peers.push(await start(upstream.base));
       } catch (error) {
@@ -87,7 +75,21 @@ async function main(): Promise<void> {
     peerProblems.localtunnel = await tryLocaltunnel();
   }
   const all: Target[] = [direct, tokios, ...peers];
-  const peerNames = ['http-proxy', 'portkey', 'localtunnel'];
+  const peerNames = ['node-proxy', 'http-proxy', 'portkey', 'localtunnel'];
+  // The figures at real model rates compare with the one-hop proxies only.
+  const pace: PaceContext = { upstream, tokios, targets: all.filter((t) => t.name !== 'portkey'), quick: QUICK, log };
+  const REAL_PACE = { paced: pacedTokens, 'cpu-bound': cpuBoundUpstream, nagle: streamAfterNonStreaming } as const;
+  if (ONLY && ONLY in REAL_PACE) {
+    try {
+      rows.push(...(await REAL_PACE[ONLY as keyof typeof REAL_PACE](pace)));
+    } finally {
+      for (const peer of peers) await peer.stop();
+      await tokios.stop();
+      await upstream.stop();
+    }
+    return printReport(rows, notes, peerNames, started, QUICK, ONLY);
+  }
+  const idle = await idleWorkerRss(tokios);
   const peerCell = (name: string, value: (t: Target) => Cell): Cell => {
     const peer = peers.find((p) => p.name === name);
     return peer ? value(peer) : 'n/a';
@@ -170,6 +172,9 @@ async function main(): Promise<void> {
     });
     log('events/s done');
     await translatedStreams(upstream, tokios);
+    rows.push(...(await streamAfterNonStreaming(pace)));
+    rows.push(...(await pacedTokens(pace)));
+    rows.push(...(await cpuBoundUpstream(pace)));
 
     // ---- requests/s under sustained load, and CPU per 1,000 requests -----------------
     const seconds = QUICK ? 2 : 4;
@@ -241,7 +246,7 @@ async function main(): Promise<void> {
   }
 
   for (const [name, problem] of Object.entries(peerProblems)) notes.push(`${name}: not measured — ${problem}`);
-  print(peerNames, started);
+  printReport(rows, notes, peerNames, started, QUICK, ONLY);
 }
 
 /**
@@ -390,32 +395,6 @@ async function reconnects(upstream: Awaited<ReturnType<typeof startUpstream>>): 
     versus: `p50 ${fmt(median(samples))} ms, max ${fmt(Math.max(...samples))} ms (${samples.length} cuts)`, goal: '<= 1000 ms', met: p95 <= 1000, peers: {},
   });
   log('reconnects done');
-}
-
-function fmt(value: number): string {
-  if (!Number.isFinite(value)) return 'n/a';
-  const abs = Math.abs(value);
-  return abs >= 1000 ? Math.round(value).toLocaleString('en-US') : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
-}
-
-function cell(value: Cell): string {
-  return value === null ? '' : typeof value === 'number' ? fmt(value) : value;
-}
-
-function print(peerNames: string[], started: number): void {
-  const header = ['figure', 'unit', 'direct', 'tokios', 'tokios vs direct', 'goal', 'met', ...peerNames];
-  const table = rows.map((r) => [r.figure, r.unit, cell(r.direct), cell(r.tokios), r.versus, r.goal, r.met === null ? '' : r.met ? 'yes' : 'NO', ...peerNames.map((n) => cell(r.peers[n] ?? ''))]);
-  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...table.map((r) => `| ${r.join(' | ')} |`)];
-  const seconds = Math.round((Date.now() - started) / 1000);
-  const text = `${lines.join('\n')}\n\nPeer columns: the same figure for each peer (latencies as added over direct, rates as a ratio of direct, CPU in ms).\n${notes.map((n) => `- ${n}`).join('\n')}\nMeasured ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}, in ${seconds} s${QUICK ? ' (quick run)' : ''}.\n`;
-  process.stdout.write(`\n${text}`);
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  const json = JSON.stringify({ measuredAt: new Date().toISOString(), quick: QUICK, cores: os.cpus().length, node: process.version, seconds, rows, notes }, null, 2);
-  // A partial run (--only) keeps its own file, so it never replaces the full run's table.
-  const name = ONLY ? `latest-${ONLY}` : 'latest';
-  writeFileSync(join(dir, `${name}.json`), `${json}\n`);
-  writeFileSync(join(dir, `${name}.md`), text);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -57,7 +57,7 @@ async function kill(child: ChildProcess): Promise<void> {
 
 export interface Upstream extends Running {
   eventBytes: number;
-  configure(config: { intervalMs?: number; fastAbove?: number }): Promise<void>;
+  configure(config: { intervalMs?: number; fastAbove?: number; nagle?: boolean; stepMs?: number }): Promise<void>;
 }
 
 export async function startUpstream(): Promise<Upstream> {
@@ -66,7 +66,8 @@ export async function startUpstream(): Promise<Upstream> {
   return {
     name: 'direct', base: base!, headers: {}, pids: [], eventBytes: Number(bytes),
     configure: async (config) => {
-      await fetch(`${base}/__bench/config`, { method: 'POST', body: JSON.stringify({ fastAbove: Number.MAX_SAFE_INTEGER, ...config }) });
+      // Whatever a figure does not set is the default: nothing carries over from the last one.
+      await fetch(`${base}/__bench/config`, { method: 'POST', body: JSON.stringify({ intervalMs: 0, fastAbove: Number.MAX_SAFE_INTEGER, nagle: false, stepMs: 0, ...config }) });
     },
     stop: () => kill(child),
   };
@@ -131,6 +132,12 @@ export function installPeers(): string | null {
   process.stderr.write('Installing the peers to compare against into bench/peers (once)…\n');
   const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: PEERS, stdio: 'inherit' });
   return result.status === 0 ? null : `npm install in bench/peers failed (exit ${result.status})`;
+}
+
+export async function startNodeProxy(upstream: string): Promise<Running> {
+  const child = spawnScript(join(BENCH, 'peer-node-proxy.ts'), [upstream]);
+  const [, base] = await firstLine(child, /^(http:\/\/\S+)$/m);
+  return { name: 'node-proxy', base: base!, headers: {}, pids: [child.pid!], stop: () => kill(child) };
 }
 
 export async function startHttpProxy(upstream: string): Promise<Running> {
