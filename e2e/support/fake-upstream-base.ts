@@ -23,6 +23,8 @@ export interface RecordedRequest {
   tokensSent: number;
   /** The token usage the answer reported (null: it reported none), as a gateway would count it. */
   reported: { input: number; output: number } | null;
+  /** The caller's port: requests with the same one came over the same connection. */
+  clientPort: number;
 }
 
 export interface FakeUpstreamOptions {
@@ -148,7 +150,7 @@ export abstract class FakeUpstream {
       }
       const record: RecordedRequest = {
         method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body, json,
-        receivedAt: Date.now(), aborted: false, abortedAt: null, finishedAt: null, tokensSent: 0, reported: null,
+        receivedAt: Date.now(), aborted: false, abortedAt: null, finishedAt: null, tokensSent: 0, reported: null, clientPort: req.socket.remotePort ?? 0,
       };
       this.requests.push(record);
       res.on('close', () => {

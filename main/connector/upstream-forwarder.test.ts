@@ -90,6 +90,23 @@ describe('upstream forwarder', () => {
     expect(lines.every((line) => line.model === 'gemma-tunnel')).toBe(true);
   });
 
+  it('sends a streamed request on a connection of its own, never on one that just carried an answer', async () => {
+    // Plain requests share kept-alive connections; a stream after one must not take it over
+    // (with an upstream that leaves Nagle on, its first tokens would wait for a delayed ACK).
+    const portOf = async (body: object): Promise<number> => {
+      const { result } = send({}, { model: 'gemma-tunnel', messages: [], ...body });
+      expect((await result).status).toBe(200);
+      return upstream.requests.at(-1)!.clientPort;
+    };
+    const plain = await portOf({ stream: false });
+    const streamed = await portOf({ stream: true });
+    const plainAgain = await portOf({});
+    const streamedAgain = await portOf({ stream: true });
+    expect(plainAgain).toBe(plain);
+    expect(new Set([plain, streamed, streamedAgain]).size).toBe(3);
+    expect(upstream.requests.at(-1)!.headers.connection).toBe('close');
+  });
+
   it('tells an endpoint the upstream lacks (NotImplemented) from a model it lacks (its own 404)', async () => {
     const missing = await send({ path: '/v1/messages' }, { model: 'gemma-tunnel', messages: [] }).result;
     expect(missing.reset?.[0]).toBe(ResetCode.NotImplemented);

@@ -33,6 +33,13 @@ import { UsageScanner } from '../tunnel/usage-scanner.js';
  * The upstream client is undici's dispatcher (Node's own HTTP client library): per request
  * it costs about half of node:http's ClientRequest, which matters at thousands of requests
  * a second, and its controller gives pause/resume/abort directly.
+ *
+ * A request that asks for a stream (`"stream": true`) goes on a connection of its own, never
+ * one just used: llama.cpp's server leaves Nagle's algorithm on and writes its response head
+ * apart from the body, so its first token waits for the head's ACK — and a kernel that has
+ * just sent a request on a connection that was answered moments ago holds that ACK back for
+ * up to 40 ms, hoping to piggyback it (docs/ARCHITECTURE.md, "Decisions"). A new connection
+ * acknowledges at once; its cost (one connect on loopback) is nothing next to a stream's life.
  */
 
 export type ModelResolution = { model: string } | { problem: string };
@@ -57,10 +64,17 @@ export interface ForwarderOptions {
 
 export const DEFAULT_MAX_HELD_BODY_BYTES = 128 * 1024 * 1024;
 
+/** Connections to the upstream: kept alive for plain requests, one of its own for each stream. */
+interface UpstreamPools {
+  shared: Pool;
+  /** Every request here is sent with `reset`, so no connection carries a second one. */
+  fresh: Pool;
+}
+
 export class UpstreamForwarder {
   inFlight = 0;
   /** Loaded on the first request: an idle connector does not carry an HTTP client. */
-  private pool: Promise<Pool> | null = null;
+  private pools: Promise<UpstreamPools> | null = null;
   private readonly origin: string;
   private readonly host: string;
   private readonly active = new Set<Exchange>();
@@ -75,11 +89,13 @@ export class UpstreamForwarder {
     this.heldBodies = new ByteBudget(options.maxHeldBodyBytes ?? DEFAULT_MAX_HELD_BODY_BYTES);
   }
 
-  private getPool(): Promise<Pool> {
+  private getPools(): Promise<UpstreamPools> {
     const idle = this.options.idleTimeoutMs ?? 600_000;
     // Models can take minutes to load before the first byte: generous header and body timeouts.
-    this.pool ??= import('undici').then(({ Pool: UndiciPool }) => new UndiciPool(this.origin, { headersTimeout: idle, bodyTimeout: idle, keepAliveTimeout: 30_000, connections: 256 }));
-    return this.pool;
+    const options = { headersTimeout: idle, bodyTimeout: idle, keepAliveTimeout: 30_000 };
+    // Streams are bounded by the tunnel's stream limit, not by a second cap here.
+    this.pools ??= import('undici').then(({ Pool: UndiciPool }) => ({ shared: new UndiciPool(this.origin, { ...options, connections: 256 }), fresh: new UndiciPool(this.origin, options) }));
+    return this.pools;
   }
 
   /** Resolves once no request is in flight. */
@@ -90,8 +106,8 @@ export class UpstreamForwarder {
 
   destroy(): void {
     for (const exchange of this.active) exchange.controller?.abort(new Error('connector stopped'));
-    // Nothing waits on the pool's shutdown; a failure there has nobody left to tell.
-    this.pool?.then((pool) => pool.destroy()).catch(() => undefined);
+    // Nothing waits on the pools' shutdown; a failure there has nobody left to tell.
+    this.pools?.then(({ shared, fresh }) => Promise.all([shared.destroy(), fresh.destroy()])).catch(() => undefined);
   }
 
   handle(stream: TunnelStream, head: RequestHead): void {
@@ -112,12 +128,12 @@ export class UpstreamForwarder {
     // Routed bodies are checked as they arrive, so garbage is refused before it all is held.
     const scanner = check.routedByModel ? new JsonModelScanner() : null;
     const send = (): void => {
-      Promise.all([this.prepare(body, scanner), this.getPool()]).then(([prepared, pool]) => {
+      Promise.all([this.prepare(body, scanner), this.getPools()]).then(([prepared, pools]) => {
         if (stream.isClosed) return exchange.done(499, 'client disconnected');
         if ('problem' in prepared) return exchange.fail(prepared.code, prepared.code === ResetCode.BadRequest ? 400 : 502, prepared.problem);
         exchange.model = prepared.model;
         if (check.routedByModel) exchange.stamp = new ModelStamp(head.deployment);
-        this.request(pool, exchange, check.path, prepared.body);
+        this.request(prepared.streams ? pools.fresh : pools.shared, exchange, check.path, prepared.body, prepared.streams);
       }).catch((error: unknown) => {
         this.options.log.error(`${head.method} ${check.pathname} failed in the connector: ${peerText((error as Error).message)}`);
         exchange.fail(ResetCode.Internal, 500, 'the connector failed to forward this request');
@@ -149,9 +165,9 @@ export class UpstreamForwarder {
     if (stream.remoteEnded) send();
   }
 
-  /** The bytes to send upstream: the body as received, or with its `model` rewritten. */
-  private async prepare(body: HeldBody, scanner: JsonModelScanner | null): Promise<{ body: Buffer; model: string | null } | { problem: string; code: ResetCodeValue }> {
-    if (!scanner) return { body: body.toBuffer(), model: null };
+  /** The bytes to send upstream (the body as received, or with its `model` rewritten), and whether they ask for a stream. */
+  private async prepare(body: HeldBody, scanner: JsonModelScanner | null): Promise<{ body: Buffer; model: string | null; streams: boolean } | { problem: string; code: ResetCodeValue }> {
+    if (!scanner) return { body: body.toBuffer(), model: null, streams: false };
     const scan = scanner.finish();
     if (!scan.ok) return { problem: `request body is not valid JSON: ${scan.problem}`, code: ResetCode.BadRequest };
     const resolution = await this.options.resolveModel();
@@ -159,10 +175,10 @@ export class UpstreamForwarder {
     const rewritten = rewriteModel(body, scan, resolution.model);
     if ('problem' in rewritten) return { problem: rewritten.problem, code: ResetCode.BadRequest };
     body.dropChunks();
-    return { body: rewritten.body, model: resolution.model };
+    return { body: rewritten.body, model: resolution.model, streams: scan.stream.on };
   }
 
-  private request(pool: Pool, exchange: Exchange, path: string, body: Buffer): void {
+  private request(pool: Pool, exchange: Exchange, path: string, body: Buffer, fresh: boolean): void {
     const { stream, head } = exchange;
     const headers: Record<string, string> = {};
     for (const name in head.headers) if (!isDroppedRequestHeader(name)) headers[name.toLowerCase()] = head.headers[name]!;
@@ -222,7 +238,7 @@ export class UpstreamForwarder {
         }
       },
     };
-    pool.dispatch({ method: head.method as Dispatcher.HttpMethod, path, headers, body }, handler);
+    pool.dispatch({ method: head.method as Dispatcher.HttpMethod, path, headers, body, reset: fresh }, handler);
   }
 
   private begin(exchange: Exchange): void {

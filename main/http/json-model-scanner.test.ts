@@ -84,6 +84,16 @@ describe('JSON model scanner', () => {
     expect(text.slice(result.models[1]!.prevEnd, result.models[1]!.valueEnd)).toBe(',"model":"y"');
   });
 
+  it('says whether the body asks for a stream, at the top level only, the last answer winning', () => {
+    expect(scan('{"model":"a","stream":true}')).toMatchObject({ ok: true, stream: { on: true } });
+    expect(scan('{"model":"a","stream": false}')).toMatchObject({ ok: true, stream: { on: false } });
+    expect(scan('{"model":"a"}')).toMatchObject({ ok: true, stream: { on: false } });
+    expect(scan('{"stream":true,"model":"a","stream":false}')).toMatchObject({ stream: { on: false } });
+    expect(scan('{"stream":"true","streams":true,"options":{"stream":true}}')).toMatchObject({ stream: { on: false } });
+    const text = '{"model":"a","stream" : true}';
+    for (let cut = 0; cut <= text.length; cut++) expect(scan(text, [cut]).ok && scan(text, [cut])).toMatchObject({ stream: { on: true } });
+  });
+
   it('tells objects from other JSON, and says where a body goes wrong', () => {
     expect(scan('[{"model":"a"}]')).toMatchObject({ ok: true, isObject: false, models: [] });
     expect(scan(' 42 ')).toMatchObject({ ok: true, isObject: false });
