@@ -12,6 +12,7 @@ import type { RequestAccounting, RequestTicket } from './request-accounting.js';
 import type { Principal, RequestAuth } from './request-auth.js';
 import { forwardHeaders, headRefusal } from './request-head.js';
 import { noteDeployment, noteFirstByte, noteForwarded } from './request-observer.js';
+import { ChunkedBodyWriter } from './chunked-body-writer.js';
 import { responseFraming, ResponseLength } from './response-framing.js';
 import { modelField, readRoutedBody } from './routed-body.js';
 import { askForStreamUsage } from './stream-usage.js';
@@ -242,6 +243,7 @@ export class DataPlane {
     let waitingForDrain = false;
     let unconsumed = 0;
     let length: ResponseLength | null = null;
+    const writer = new ChunkedBodyWriter(res);
     const onDrain = (): void => {
       waitingForDrain = false;
       const bytes = unconsumed;
@@ -294,12 +296,12 @@ export class DataPlane {
           return transform.refusal ? sendRefusal(res, transform.refusal) : void res.end(out);
         }
         // Always written; credit goes back to the connector only once the client took it.
-        const flushed = out.length === 0 || res.write(out);
+        const flushed = out.length === 0 || writer.write(out);
         if (waitingForDrain || !flushed) {
           unconsumed += chunk.length;
           if (!waitingForDrain) {
             waitingForDrain = true;
-            res.once('drain', onDrain);
+            writer.onceDrain(onDrain);
           }
         } else {
           stream.consumed(chunk.length);
