@@ -11,7 +11,7 @@ import { startUpstream } from './targets.js';
  * machine is, so two builds compare exactly (TOKIOS_TEST_BIN points at another build's
  * dist/main/cli/tokios.js).
  *
- *   npm run build && node --import tsx bench/instructions.ts [streams] [tokens/s per stream]
+ *   npm run build && node --import tsx bench/instructions.ts [streams] [tokens/s per stream] [tokens per stream]
  *
  * Both processes run under callgrind, about 50 times slower than normal, so the pace is
  * kept low (4 streams x 20 tokens/s by default): every token still arrives alone, as at a
@@ -24,8 +24,8 @@ import { startUpstream } from './targets.js';
 
 const streams = Number(process.argv[2] ?? 4);
 const rate = Number(process.argv[3] ?? 20);
-const tokens = 100;
-const requests = 100;
+const tokens = Number(process.argv[4] ?? 250);
+const requests = 200;
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
 function underCallgrind(name: string, dir: string, args: string[]): ChildProcess {
@@ -80,11 +80,11 @@ async function main(): Promise<void> {
     await upstream.configure({ intervalMs: interval });
     const agent = agentFor(1);
     // Long enough for V8 to have compiled every hot path with its optimising tier.
-    for (let round = 0; round < 8; round++) {
+    for (let round = 0; round < 4; round++) {
       await upstream.configure({ intervalMs: interval });
       await pacedStreams(target, streams, tokens, interval);
       await upstream.configure({});
-      for (let i = 0; i < requests / 2; i++) await exchange(agent, target, false, 1);
+      for (let i = 0; i < requests; i++) await exchange(agent, target, false, 1);
     }
 
     const pids = { gateway: gateway.pid!, connector: connector.pid! };
