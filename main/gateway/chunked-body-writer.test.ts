@@ -22,7 +22,10 @@ async function serve(parts: Array<string | Buffer>, plain = false): Promise<numb
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.flushHeaders();
     const writer = new ChunkedBodyWriter(res);
-    for (const part of parts) (plain ? res.write(part) : writer.write(part));
+    for (const part of parts) {
+      if (plain) res.write(part);
+      else writer.write(part);
+    }
     res.end();
   });
   server.keepAliveTimeout = 1000;
