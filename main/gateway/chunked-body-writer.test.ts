@@ -16,11 +16,11 @@ afterEach(async () => {
 });
 
 /** A server answering every request with `parts` written through the writer (or res.write when `plain`). */
-async function serve(parts: Array<string | Buffer>, plain = false): Promise<number> {
+async function serve(parts: Array<string | Buffer>, plain = false, flush = true): Promise<number> {
   server = createServer((req, res: ServerResponse) => {
     req.resume();
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.flushHeaders();
+    if (flush) res.flushHeaders();
     const writer = new ChunkedBodyWriter(res);
     for (const part of parts) {
       if (plain) res.write(part);
@@ -68,6 +68,14 @@ describe('chunked body writer', () => {
     const text = await exchange(port, GET + GET + GET, 3);
     const bodies = text.split('HTTP/1.1 200 OK').slice(1).map((answer) => answer.slice(answer.indexOf('\r\n\r\n') + 4));
     expect(bodies).toEqual(['9\r\ndata: x\n\n\r\n0\r\n\r\n', '9\r\ndata: x\n\n\r\n0\r\n\r\n', '9\r\ndata: x\n\n\r\n0\r\n\r\n']);
+  });
+
+  it('lets Node send a head it holds back before the first chunk', async () => {
+    // writeHead alone only records the head; Node writes it with the first body bytes.
+    const text = await exchange(await serve(['data: x\n\n', 'data: y\n\n'], false, false), GET + GET, 2);
+    const bodies = text.split('HTTP/1.1 200 OK').slice(1).map((answer) => answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    expect(text.startsWith('HTTP/1.1 200 OK')).toBe(true);
+    expect(bodies).toEqual(['9\r\ndata: x\n\n\r\n9\r\ndata: y\n\n\r\n0\r\n\r\n', '9\r\ndata: x\n\n\r\n9\r\ndata: y\n\n\r\n0\r\n\r\n']);
   });
 
   it('says when the client is not reading, and when it has caught up', async () => {

@@ -9,6 +9,10 @@ import type { Socket } from 'node:net';
  * that bookkeeping costs more than the copy of a 230-byte event. The end of the body
  * (`0 CRLF CRLF`) stays Node's, through `res.end()`.
  *
+ * Node's own fields decide when the socket is ours to write to: `chunkedEncoding` and
+ * `_headerSent`, which `node:http` has kept since its first releases; should either ever
+ * go, every chunk falls back to `res.write` (slower, never wrong).
+ *
  * Anything else — a body with a declared length, an HTTP/1.0 client, a response not yet
  * attached to its socket (pipelining), bytes Node still holds — goes through `res.write`,
  * so the two never reorder.
@@ -43,9 +47,11 @@ export class ChunkedBodyWriter {
 
   /** The socket to write to directly, when nothing of Node's framing or queue stands between. */
   private directSocket(): Socket | null {
-    const res = this.res as ServerResponse & { chunkedEncoding?: boolean };
+    // `headersSent` is true from `writeHead` on, but Node puts the head on the socket only with
+    // the first write (or `flushHeaders`): until then, only its own `_headerSent` knows.
+    const res = this.res as ServerResponse & { chunkedEncoding?: boolean; _headerSent?: boolean };
     const socket = res.socket;
-    if (!socket || !res.headersSent || res.chunkedEncoding !== true || socket.destroyed) return null;
+    if (!socket || res._headerSent !== true || res.chunkedEncoding !== true || socket.destroyed) return null;
     // Bytes Node still holds for this response (its head, an earlier write) must go first.
     if (res.writableLength !== socket.writableLength) return null;
     return socket;
