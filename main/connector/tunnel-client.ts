@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import WebSocket from 'ws';
+import { createRequire } from 'node:module';
+import type WebSocketType from 'ws';
 import { Backoff, DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff.js';
 import { TokiosError } from '../../shared/errors.js';
 import {
@@ -17,6 +18,15 @@ import { peerText, type Logger } from '../logging/logger.js';
 import { describeSystemError, systemErrorCode } from '../system-errors.js';
 import { TunnelSession } from '../tunnel/tunnel-session.js';
 import { VERSION } from '../version.js';
+
+/**
+ * `ws` is CommonJS: imported from ESM, Node first scans its source for named exports with a
+ * WebAssembly lexer, whose memory stays for the life of the process — about 5 MB of a
+ * connector worker's idle RSS (docs/ARCHITECTURE.md, "Performance decisions"). Required,
+ * it is loaded as it is.
+ */
+const WebSocket = createRequire(import.meta.url)('ws') as typeof WebSocketType;
+type WebSocket = WebSocketType;
 
 /**
  * Keeps one tunnel to the gateway up: dials with the token, reconnects with backoff
