@@ -86,6 +86,41 @@ describe('own-connection client: reading the answer', () => {
   });
 });
 
+describe('own-connection client: a pause and the server\'s close', () => {
+  it('hands on the end of an answer it held back while paused, though the server closed meanwhile', () => {
+    const { handler, seen } = recorder();
+    let controller: RequestController | null = null;
+    handler.onResponseData = (c, chunk) => {
+      seen.body += chunk.toString('latin1');
+      controller = c;
+      c.pause();
+    };
+    const exchange = new OwnConnectionExchange(handler, 'POST', { headersTimeoutMs: 1000, bodyTimeoutMs: 1000 });
+    // The whole answer in one read, then the close (Connection: close): what a socket does.
+    exchange.receive(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n', 'latin1'));
+    exchange.serverClosed();
+    expect(seen).toMatchObject({ body: 'one', outcome: 'pending' });
+    controller!.resume();
+    expect(seen.body).toBe('onetwo');
+    controller!.resume();
+    expect(seen.outcome).toBe('end');
+  });
+
+  it('still fails an answer the server cut short while it was paused', () => {
+    const { handler, seen } = recorder();
+    handler.onResponseData = (c, chunk) => {
+      seen.body += chunk.toString('latin1');
+      c.pause();
+    };
+    const exchange = new OwnConnectionExchange(handler, 'POST', { headersTimeoutMs: 1000, bodyTimeoutMs: 1000 });
+    exchange.receive(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\none\r\n3\r\ntw', 'latin1'));
+    exchange.serverClosed();
+    exchange.resume();
+    exchange.resume();
+    expect(seen.outcome).toContain('mid-answer');
+  });
+});
+
 describe('own-connection client: on real sockets', () => {
   const servers: Server[] = [];
   afterEach(async () => {

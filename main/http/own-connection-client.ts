@@ -138,6 +138,8 @@ export class OwnConnectionExchange implements RequestController {
   /** Inside `read`: a `resume` from a handler must not start a second reading loop. */
   private reading = false;
   private abortedWith: Error | null = null;
+  /** The server closed while bytes read before were held back by a pause: its close waits for them. */
+  private closeHeld = false;
 
   constructor(
     private readonly handler: ResponseHandler,
@@ -170,6 +172,10 @@ export class OwnConnectionExchange implements RequestController {
       this.receive(held);
     }
     if (!this.paused) this.socket?.resume();
+    if (this.closeHeld && !this.reading) {
+      this.closeHeld = false;
+      this.serverClosed();
+    }
   }
 
   abort(reason: Error): void {
@@ -198,6 +204,12 @@ export class OwnConnectionExchange implements RequestController {
   /** The server closed its side: the end of a body read until close, or an answer cut short. */
   serverClosed(): void {
     if (this.finished) return;
+    // The socket ends once we have read everything, paused or not: what a pause holds back
+    // comes first, or the end of the answer in it would read as a close mid-answer.
+    if (this.paused && this.pending) {
+      this.closeHeld = true;
+      return;
+    }
     if (this.state === Body.UntilClose) return this.succeed();
     this.fail(Object.assign(new Error(this.started ? 'the upstream closed the connection mid-answer' : 'the upstream closed the connection without answering'), { code: 'ECONNRESET' }));
   }
