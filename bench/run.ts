@@ -27,7 +27,7 @@ import { installPeers, startHttpProxy, startNodeProxy, startPortkey, startTokios
  */
 
 const QUICK = process.argv.includes('--quick');
-const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+const ONLY = process.argv.includes('--only') ? (process.argv[process.argv.indexOf('--only') + 1] ?? null) : null;
 const ROUNDS = QUICK ? 2 : 3;
 const scale = (n: number): number => (QUICK ? Math.ceil(n / 3) : n);
 
