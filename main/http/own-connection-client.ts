@@ -8,8 +8,9 @@ import net from 'node:net';
  * docs/ARCHITECTURE.md) and the occasional probe.
  *
  * It exists because the connector spends about 30% fewer instructions per token with it
- * than with undici (docs/ARCHITECTURE.md, section 10): one `data` listener on the socket, the chunked framing decoded in place (the data
- * handed on is a view into the bytes read, never a copy), no pool, no request queue.
+ * than with undici (docs/ARCHITECTURE.md, section 10): one `data` listener on the socket,
+ * the chunked framing decoded in place (the data handed on is a view into the bytes read,
+ * never a copy), no pool, no request queue.
  * The connection serves one request, so there is no keep-alive state to get wrong:
  * the answer ends where its framing says, or where the server closes.
  *
