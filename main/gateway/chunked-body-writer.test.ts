@@ -108,3 +108,34 @@ describe('chunked body writer', () => {
     expect(text.endsWith('\r\n\r\ndata: x\n\n')).toBe(true);
   });
 });
+
+describe('chunked body writer after the end', () => {
+  it('never puts a chunk on the wire after the body\'s last chunk (the next answer on the connection would start with it)', async () => {
+    let written: boolean | null = null;
+    const errors: string[] = [];
+    server = createServer((req, res) => {
+      req.resume();
+      res.on('error', (error: Error & { code?: string }) => void errors.push(error.code ?? error.message));
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      const writer = new ChunkedBodyWriter(res);
+      writer.write('data: x\n\n');
+      res.end();
+      written = writer.write('data: late\n\n');
+    });
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1', () => socket.write(GET));
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    await expect.poll(() => written).not.toBeNull();
+    // A second answer on the same connection: whatever the first left on the socket came before it.
+    socket.write(GET);
+    await expect.poll(() => (text.match(/0\r\n\r\n/g) ?? []).length).toBe(2);
+    socket.destroy();
+    expect(text).not.toContain('late');
+    expect(written).toBe(false);
+    // What res.write says of a write after its end.
+    await expect.poll(() => errors).toContain('ERR_STREAM_WRITE_AFTER_END');
+  });
+});

@@ -14,8 +14,8 @@ import type { Socket } from 'node:net';
  * go, every chunk falls back to `res.write` (slower, never wrong).
  *
  * Anything else — a body with a declared length, an HTTP/1.0 client, a response not yet
- * attached to its socket (pipelining), bytes Node still holds — goes through `res.write`,
- * so the two never reorder.
+ * attached to its socket (pipelining), bytes Node still holds, a response already ended —
+ * goes through `res.write`, so the two never reorder.
  */
 export class ChunkedBodyWriter {
   constructor(private readonly res: ServerResponse) {}
@@ -51,7 +51,9 @@ export class ChunkedBodyWriter {
     // the first write (or `flushHeaders`): until then, only its own `_headerSent` knows.
     const res = this.res as ServerResponse & { chunkedEncoding?: boolean; _headerSent?: boolean };
     const socket = res.socket;
-    if (!socket || res._headerSent !== true || res.chunkedEncoding !== true || socket.destroyed) return null;
+    // Once ended, the socket holds the body's last chunk: a chunk after it would open the
+    // connection's next answer. Node refuses such a write with an error; so must we.
+    if (!socket || res._headerSent !== true || res.chunkedEncoding !== true || res.writableEnded || socket.destroyed) return null;
     // Bytes Node still holds for this response (its head, an earlier write) must go first.
     if (res.writableLength !== socket.writableLength) return null;
     return socket;
