@@ -86,6 +86,15 @@ describe('own-connection client: reading the answer', () => {
   });
 });
 
+describe('own-connection client: framing a proxy must not pass on', () => {
+  it('refuses an answer with both Transfer-Encoding and Content-Length, as Node\'s parser does', () => {
+    // Passed on, the content-length would frame the client's copy of a body decoded from chunks.
+    const both = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\na\r\n0123456789\r\n0\r\n\r\n';
+    expect(feed(both)).toMatchObject({ status: null, body: '', outcome: expect.stringContaining('both transfer-encoding and content-length') });
+    expect(feed('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: gzip\r\n\r\nabc', [], true).outcome).toContain('both transfer-encoding and content-length');
+  });
+});
+
 describe('own-connection client: a pause and the server\'s close', () => {
   it('hands on the end of an answer it held back while paused, though the server closed meanwhile', () => {
     const { handler, seen } = recorder();

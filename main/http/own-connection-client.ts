@@ -15,9 +15,9 @@ import net from 'node:net';
  * the answer ends where its framing says, or where the server closes.
  *
  * Whatever the server sends is checked as strictly as Node's own parser does: a status
- * line, header lines with token names and no control characters, one length, chunk
- * sizes in hex with a CRLF after each chunk, a head of at most `maxHeadBytes`. Anything
- * else ends the exchange with an error, never a guess.
+ * line, header lines with token names and no control characters, one length (never with a
+ * transfer-encoding), chunk sizes in hex with a CRLF after each chunk, a head of at most
+ * `maxHeadBytes`. Anything else ends the exchange with an error, never a guess.
  *
  * The handler's methods are named as undici's, so one handler object can serve either client.
  */
@@ -406,12 +406,15 @@ function requestProblem(request: OwnConnectionRequest): string | null {
 function bodyFraming(method: string, status: number, headers: IncomingHttpHeaders): { state: Body; length: number } | { problem: string } {
   if (method === 'HEAD' || status === 204 || status === 304) return { state: Body.Done, length: 0 };
   const te = headers['transfer-encoding'];
+  const cl = headers['content-length'];
+  // RFC 9112 §6.3 lets a recipient treat this as smuggling; Node's parser and undici refuse it,
+  // and a length passed on with a body decoded from chunks would frame the client's copy wrong.
+  if (te !== undefined && cl !== undefined) return { problem: 'the answer has both transfer-encoding and content-length' };
   if (te !== undefined) {
     const codings = (Array.isArray(te) ? te.join(',') : te).split(',').map((c) => c.trim().toLowerCase());
     // Chunked must come last; anything else is read until the server closes.
     return codings[codings.length - 1] === 'chunked' ? { state: Body.ChunkSize, length: 0 } : { state: Body.UntilClose, length: 0 };
   }
-  const cl = headers['content-length'];
   if (cl !== undefined) {
     const values = (Array.isArray(cl) ? cl.join(',') : cl).split(',').map((v) => v.trim());
     if (!values.every((v) => /^\d{1,15}$/.test(v)) || new Set(values).size !== 1) return { problem: `the answer has an invalid content-length '${values.join(',').slice(0, 40)}'` };
