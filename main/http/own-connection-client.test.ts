@@ -262,4 +262,22 @@ describe('own-connection client: on real sockets', () => {
     expect((await refusal({ method: 'GET /x' })).message).toContain('method');
     expect(connections).toHaveLength(0);
   });
+
+  it('refuses header values Node would refuse, and framing headers it sets itself', async () => {
+    const connections: Socket[] = [];
+    const origin = await rawServer((socket) => void connections.push(socket));
+    const refusal = (headers: Record<string, string>): Promise<Error & { code?: string }> => new Promise((resolve) => {
+      requestOnOwnConnection(origin, { method: 'POST', path: '/v1/chat/completions', headers, body: Buffer.from('{}') }, { onResponseError: (_c, e) => resolve(e) }, { headersTimeoutMs: 5000, bodyTimeoutMs: 5000 });
+    });
+    // Written as latin1, U+010D U+010A would go out as CR LF: a header line of the peer's own.
+    expect((await refusal({ 'x-a': 'b\u010d\u010ax-injected: 1' })).code).toBe('UPSTREAM_BAD_REQUEST');
+    expect((await refusal({ 'x-a': 'b\x01' })).code).toBe('UPSTREAM_BAD_REQUEST');
+    expect((await refusal({ 'x-a': 'b\x7f' })).code).toBe('UPSTREAM_BAD_REQUEST');
+    // A second length or a chunked coding next to the one this client writes: two framings for one body.
+    expect((await refusal({ 'content-length': '0' })).message).toContain('content-length');
+    expect((await refusal({ 'transfer-encoding': 'chunked' })).message).toContain('transfer-encoding');
+    expect((await refusal({ host: 'elsewhere' })).message).toContain('host');
+    expect((await refusal({ Connection: 'keep-alive' })).message).toContain('Connection');
+    expect(connections).toHaveLength(0);
+  });
 });

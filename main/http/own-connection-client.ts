@@ -42,7 +42,7 @@ export interface OwnConnectionRequest {
   method: string;
   /** Origin-form target: `/v1/chat/completions?x=1`. */
   path: string;
-  /** Sent as given (names lower-case); `host`, `content-length` and `connection` are set here. */
+  /** Sent as given (names lower-case); `host`, `content-length` and `connection` are set here, and refused from the caller. */
   headers: Record<string, string>;
   body: Buffer | null;
 }
@@ -72,6 +72,13 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Origin-form: a slash, then visible ASCII only (no space, no control character). */
 const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
 const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
+/**
+ * What Node's http client refuses in a header value it writes: controls but tab, and anything
+ * above U+00FF, which the latin1 head would write as its low byte (U+010A as LF).
+ */
+const FORBIDDEN_IN_REQUEST_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Headers this client writes itself (or, for a one-request connection, must not be asked for): a second one would frame the request twice. */
+const SET_HERE = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade']);
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: [^\0\r\n]*)?$/;
 /** Chunk-size lines (with any extensions) and trailer sections longer than this are refused. */
 const MAX_LINE_BYTES = 4096;
@@ -397,7 +404,8 @@ function requestProblem(request: OwnConnectionRequest): string | null {
   if (!REQUEST_TARGET.test(request.path)) return 'the request target is not an origin-form path';
   for (const name in request.headers) {
     if (!TOKEN.test(name)) return 'a request header name is not an HTTP token';
-    if (FORBIDDEN_IN_VALUE.test(request.headers[name]!)) return `the request header '${name}' holds a control character`;
+    if (SET_HERE.has(name.toLowerCase())) return `the request header '${name}' is set by the client itself`;
+    if (FORBIDDEN_IN_REQUEST_VALUE.test(request.headers[name]!)) return `the request header '${name}' holds a character HTTP does not allow`;
   }
   return null;
 }
