@@ -169,10 +169,14 @@ export class OwnConnectionExchange implements RequestController {
   pause(): void {
     this.paused = true;
     this.socket?.pause();
+    // A paused socket reads nothing, so its idle timer would blame the server for our client's
+    // slowness; undici's bodyTimeout does not run while paused either.
+    if (this.started) this.socket?.setTimeout(0);
   }
 
   resume(): void {
     this.paused = false;
+    if (this.started && !this.finished) this.socket?.setTimeout(this.options.bodyTimeoutMs);
     // What was read but held back while paused goes on first.
     if (this.pending && !this.reading) {
       const held = this.pending;
