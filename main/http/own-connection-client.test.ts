@@ -66,6 +66,13 @@ describe('own-connection client: reading the answer', () => {
     expect(feed('HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n')).toMatchObject({ status: 204, body: '', outcome: 'end' });
   });
 
+  it('hands on headers named like Object.prototype\'s own members as plain headers, as Node does', () => {
+    const seen = feed('HTTP/1.1 200 OK\r\nConstructor: x\r\n__proto__: y\r\nContent-Length: 2\r\n\r\nok');
+    expect(seen.outcome).toBe('end');
+    // An array holding Object itself would reach the gateway as [null, "x"] and fail the whole answer.
+    expect(Object.entries(seen.headers)).toEqual([['constructor', 'x'], ['__proto__', 'y'], ['content-length', '2']]);
+  });
+
   it('refuses framing it cannot trust, and an answer cut short', () => {
     const refused = (text: string, close = false): string => feed(text, [], close).outcome;
     expect(refused('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello')).toContain('invalid content-length');

@@ -313,7 +313,8 @@ export class OwnConnectionExchange implements RequestController {
       return data.length;
     }
     const code = Number(status[1]);
-    const headers: IncomingHttpHeaders = {};
+    // No prototype: a header named `constructor` or `__proto__` is a header, not Object's own member.
+    const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders;
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!;
       const colon = line.indexOf(':');
