@@ -283,6 +283,23 @@ describe('own-connection client: on real sockets', () => {
     expect(timedOut.code).toBe('UPSTREAM_TIMEOUT');
   });
 
+  it('gives the head a deadline: a server that trickles it byte by byte is not answering', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const origin = await rawServer((socket, request) => {
+      void request.then(() => {
+        socket.write('HTTP/1.1 200 OK\r\n');
+        timers.push(setInterval(() => socket.write('x'), 10));
+      });
+      socket.on('close', () => timers.forEach(clearInterval));
+    });
+    const error = await new Promise<Error & { code?: string }>((resolve) => {
+      requestOnOwnConnection(origin, { method: 'GET', path: '/', headers: {}, body: null }, { onResponseError: (_c, e) => resolve(e) }, { headersTimeoutMs: 300, bodyTimeoutMs: 300 });
+    });
+    timers.forEach(clearInterval);
+    expect(error.code).toBe('UPSTREAM_TIMEOUT');
+    expect(error.message).toContain('no answer in time');
+  });
+
   it('refuses to write a request whose method, target or header would add lines of its own', async () => {
     const connections: Socket[] = [];
     const origin = await rawServer((socket) => void connections.push(socket));

@@ -48,7 +48,7 @@ export interface OwnConnectionRequest {
 }
 
 export interface OwnConnectionOptions {
-  /** How long to wait for the response head (ms). */
+  /** How long to wait for the whole response head (ms), however it trickles in; an interim answer (1xx) starts the wait again. */
   headersTimeoutMs: number;
   /** How long the body may go silent (ms). */
   bodyTimeoutMs: number;
@@ -148,6 +148,11 @@ export class OwnConnectionExchange implements RequestController {
   private abortedWith: Error | null = null;
   /** The server closed while bytes read before were held back by a pause: its close waits for them. */
   private closeHeld = false;
+  /**
+   * The head's deadline. The socket's idle timer alone would let a server that trickles its
+   * head a byte at a time hold the request for ever; undici's headersTimeout is a deadline too.
+   */
+  private headDeadline: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly handler: ResponseHandler,
@@ -159,6 +164,7 @@ export class OwnConnectionExchange implements RequestController {
     if (this.abortedWith) return void socket.destroy();
     this.socket = socket;
     socket.setTimeout(this.options.headersTimeoutMs, () => this.fail(timeoutError(this.started ? 'the upstream went silent mid-answer' : 'the upstream sent no answer in time')));
+    if (this.options.headersTimeoutMs > 0) this.headDeadline = setTimeout(() => this.fail(timeoutError('the upstream sent no answer in time')), this.options.headersTimeoutMs);
     socket.on('data', (data: Buffer) => this.receive(data));
     socket.on('end', () => this.serverClosed());
     socket.on('close', () => this.serverClosed());
@@ -200,6 +206,7 @@ export class OwnConnectionExchange implements RequestController {
   fail(error: Error): void {
     if (this.finished) return;
     this.finished = true;
+    this.endHeadDeadline();
     this.state = Body.Done;
     this.socket?.destroy();
     this.handler.onResponseError?.(this, error);
@@ -208,9 +215,15 @@ export class OwnConnectionExchange implements RequestController {
   private succeed(): void {
     if (this.finished) return;
     this.finished = true;
+    this.endHeadDeadline();
     this.state = Body.Done;
     this.socket?.destroy();
     this.handler.onResponseEnd?.(this);
+  }
+
+  private endHeadDeadline(): void {
+    if (this.headDeadline) clearTimeout(this.headDeadline);
+    this.headDeadline = null;
   }
 
   /** The server closed its side: the end of a body read until close, or an answer cut short. */
@@ -333,6 +346,8 @@ export class OwnConnectionExchange implements RequestController {
     // Interim answers (100 Continue, 103 Early Hints) come before the real one.
     if (code >= 100 && code < 200) {
       if (code === 101) this.fail(new ResponseFramingError('the upstream switched protocols unasked'));
+      // Each says the server is at work, so the wait starts again (as undici's does).
+      this.headDeadline?.refresh();
       return bodyStart;
     }
     const framing = bodyFraming(this.method, code, headers);
@@ -341,6 +356,7 @@ export class OwnConnectionExchange implements RequestController {
       return data.length;
     }
     this.started = true;
+    this.endHeadDeadline();
     this.socket?.setTimeout(this.options.bodyTimeoutMs);
     this.state = framing.state;
     this.remaining = framing.length;
