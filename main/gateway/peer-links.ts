@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket, { type WebSocketServer } from 'ws';
+import { createTunnelSocketServer } from './tunnel-socket-server.js';
 import { Backoff } from '../../shared/backoff.js';
 import { CloseCode, DEFAULT_LIMITS, MAX_MESSAGE_BYTES, ResetCode, TUNNEL_SUBPROTOCOL, type RequestHead } from '../../shared/tunnel-protocol.js';
 import { peerText, type Logger } from '../logging/logger.js';
@@ -52,13 +53,7 @@ export class PeerLinks {
 
   constructor(private readonly options: PeerLinksOptions) {
     this.expected = digest(options.credential);
-    this.wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      maxPayload: MAX_MESSAGE_BYTES,
-      handleProtocols: (protocols) => (protocols.has(TUNNEL_SUBPROTOCOL) ? TUNNEL_SUBPROTOCOL : false),
-    });
+    this.wss = createTunnelSocketServer();
   }
 
   /** Keeps a link to `replica` at `url` up (dials now, and again after it drops). */

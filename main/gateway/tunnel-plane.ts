@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { createTunnelSocketServer } from './tunnel-socket-server.js';
 import { openAIError } from '../../shared/errors.js';
 import {
   CloseCode,
   DEFAULT_LIMITS,
   GATEWAY_ACCEPTS,
-  MAX_MESSAGE_BYTES,
   TUNNEL_PATH,
   TUNNEL_SUBPROTOCOL,
   type TunnelLimits,
@@ -54,13 +54,7 @@ export class TunnelPlane {
 
   constructor(private readonly options: TunnelPlaneOptions) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
-    this.wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      maxPayload: MAX_MESSAGE_BYTES,
-      handleProtocols: (protocols) => (protocols.has(TUNNEL_SUBPROTOCOL) ? TUNNEL_SUBPROTOCOL : false),
-    });
+    this.wss = createTunnelSocketServer();
     this.expiryTimer = setInterval(() => {
       const now = (this.options.now ?? Date.now)();
       for (const [entry, at] of this.expiring) if (now >= at) this.revoke(entry, 'tunnel token expired');
