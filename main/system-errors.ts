@@ -24,6 +24,9 @@ const PHRASES: Readonly<Record<string, string>> = {
   UND_ERR_CONNECT_TIMEOUT: 'timed out while connecting',
   UND_ERR_SOCKET: 'the connection failed',
   EADDRINUSE: 'the address is already in use',
+  // An https:// URL for a server that speaks plain HTTP.
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the TLS handshake failed (does the server speak plain http://?)',
+  EPROTO: 'the TLS handshake failed (does the server speak plain http://?)',
 };
 
 /** The error's system code, if it carries one (directly or as its `cause`, as fetch's do). */

@@ -109,6 +109,16 @@ export function normalizeGatewayUrl(value: unknown, fail: (problem: string) => E
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+/**
+ * What to say when a gateway answered 404 to a call: people often give the API's URL
+ * (`…/v1`, what clients use) where the gateway's base URL is wanted.
+ */
+export function gatewayBaseUrlHint(gatewayUrl: string): string {
+  const trimmed = gatewayUrl.replace(/\/+$/, '');
+  if (/\/v1$/i.test(trimmed)) return `give the gateway's base URL without /v1 (${trimmed.slice(0, -3)})`;
+  return `is ${trimmed} the base URL of a tokios gateway?`;
+}
+
 function parseUrl(value: unknown, schemes: string[], expected: string, fail: (problem: string) => Error): URL {
   if (typeof value !== 'string') throw fail(`must be ${expected}`);
   let url: URL;

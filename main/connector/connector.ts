@@ -23,6 +23,8 @@ export type ConnectorEvents = {
   health: [health: ConnectorHealth];
   /** A request finished (metadata only). */
   request: [record: RequestRecord];
+  /** The tunnel could not be opened or kept (unreachable, an HTTP error): the connector keeps retrying. */
+  'gateway-problem': [error: TokiosError];
   /** The token was rejected; the connector has stopped. */
   fatal: [error: TokiosError];
 };
@@ -85,7 +87,10 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     this.client.on('status', () => this.updateState());
     this.client.on('settings', (settings) => this.onSettings(settings));
     this.client.on('session', (session) => this.onSession(session));
-    this.client.on('error-seen', (error) => this.setError(error.code, error.message));
+    this.client.on('error-seen', (error) => {
+      this.setError(error.code, error.message);
+      this.emit('gateway-problem', error);
+    });
     this.client.on('fatal', (error) => {
       this.setError(error.code, error.message);
       this.stopProbing();

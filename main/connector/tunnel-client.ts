@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type WebSocketType from 'ws';
 import { Backoff, DEFAULT_BACKOFF, type BackoffPolicy } from '../../shared/backoff.js';
 import { TokiosError } from '../../shared/errors.js';
+import { gatewayBaseUrlHint } from '../../shared/tokios-config.js';
 import {
   CloseCode,
   DEFAULT_HEARTBEAT_MS,
@@ -132,6 +133,8 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
     const url = tunnelUrl(this.options.gatewayUrl);
     let rejected: TokiosError | null = null;
     let opened = false;
+    // The gateway answered the upgrade with HTTP: that answer says why; ws's own error after it says nothing more.
+    let answered = false;
     const ws = new WebSocket(url, TUNNEL_SUBPROTOCOL, {
       headers: { authorization: `Bearer ${token}`, 'user-agent': `tokios-connector/${VERSION}` },
       perMessageDeflate: false,
@@ -145,14 +148,16 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
     this.ws = ws;
 
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
+      answered = true;
       readSmallBody(res).then((text) => {
-        const message = gatewayMessage(text) ?? `HTTP ${res.statusCode}`;
+        const message = (gatewayMessage(text) ?? `HTTP ${res.statusCode}`).replace(/\.$/, '');
         if (res.statusCode === 401 || res.statusCode === 403) {
           rejected = new TokiosError('TUNNEL_TOKEN_REJECTED', `the gateway at ${this.options.gatewayUrl} rejected the tunnel token: ${message}`);
         } else if (res.statusCode === 426) {
           rejected = new TokiosError('TUNNEL_PROTOCOL', `the gateway at ${this.options.gatewayUrl} speaks another tunnel protocol version: ${message}`);
         } else {
-          this.fail(new TokiosError('GATEWAY_ERROR', `the gateway at ${this.options.gatewayUrl} answered the tunnel request with HTTP ${res.statusCode}: ${message}`));
+          const hint = res.statusCode === 404 ? `; ${gatewayBaseUrlHint(this.options.gatewayUrl)}` : '';
+          this.fail(new TokiosError('GATEWAY_ERROR', `the gateway at ${this.options.gatewayUrl} answered the tunnel request with HTTP ${res.statusCode}: ${message}${hint}`));
         }
         ws.terminate();
       }, () => ws.terminate());
@@ -179,7 +184,7 @@ export class TunnelClient extends EventEmitter<TunnelClientEvents> {
     });
 
     ws.on('error', (error: Error) => {
-      if (!opened && !rejected) this.fail(new TokiosError('GATEWAY_UNREACHABLE', describeDialError(this.options.gatewayUrl, error)));
+      if (!opened && !rejected && !answered) this.fail(new TokiosError('GATEWAY_UNREACHABLE', describeDialError(this.options.gatewayUrl, error)));
     });
 
     ws.on('close', (code: number, reason: Buffer) => {

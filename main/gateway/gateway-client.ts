@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { TokiosError, type ErrorCode } from '../../shared/errors.js';
+import { gatewayBaseUrlHint } from '../../shared/tokios-config.js';
 import { describeSystemError } from '../system-errors.js';
 import { CONTROL_ANSWERS, type ControlAnswer, type ControlBody, type ControlRoute, type ListedDeployment, type RegisteredDeployment } from './control-api.js';
 
@@ -64,7 +65,8 @@ export class GatewayClient {
     }
     if (!response.ok) {
       const message = (json as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${response.status}`;
-      throw new TokiosError(CODE_BY_STATUS[response.status] ?? 'GATEWAY_ERROR', `gateway ${this.base} refused ${method} ${path}: ${message}`);
+      const hint = response.status === 404 ? `; ${gatewayBaseUrlHint(this.base)}` : '';
+      throw new TokiosError(CODE_BY_STATUS[response.status] ?? 'GATEWAY_ERROR', `gateway ${this.base} refused ${method} ${path}: ${message}${hint}`);
     }
     const schema: v.GenericSchema<unknown, ControlAnswer<R>> = CONTROL_ANSWERS[route];
     const answer = v.safeParse(schema, json, { abortEarly: true });

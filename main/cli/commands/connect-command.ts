@@ -20,7 +20,9 @@ requests are rewritten to; needed when the upstream serves several) and "gateway
 
 The gateway URL comes from --gateway, else the file's "gateway", else TOKIOS_GATEWAY.
 
-Reconnects by itself with backoff. On SIGTERM or Ctrl-C it drains: finishes requests
+Reconnects by itself with backoff, and says on stderr why it cannot get through
+(each reason once, repeats counted). --gateway is the gateway's base URL, not the
+API's .../v1 URL clients use. On SIGTERM or Ctrl-C it drains: finishes requests
 in flight, then exits 0.
 
 Exit codes: 0 drained and stopped · 2 bad command line or invalid FILE ·
@@ -53,6 +55,8 @@ Options:
       lastState = health.state;
       log.info(`state: ${health.state}${health.deployment ? ` (deployment '${health.deployment}')` : ''}`);
     });
+    // A connector that cannot get through says why, once per reason (repeats are counted), instead of only "connecting".
+    connector.on('gateway-problem', (error) => log.warnRepeated(`gateway-problem ${error.message}`, `${error.message}; retrying`));
     const fatal = new Promise<TokiosError>((resolve) => connector.once('fatal', resolve));
     await connector.start();
     log.info(`forwarding ${config.upstream} through ${gatewayUrl}`);

@@ -1,0 +1,67 @@
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSecret, runTokios, startGatewayProcess, tempDir, tokios, writeConfig, type TokiosProcess } from '../support/processes.js';
+
+/**
+ * What the `tokios` command says when something is wrong around it: a gateway it cannot
+ * reach, a URL given with `/v1`, a path that is a file. One clear line naming what to fix,
+ * the right exit code, never a stack trace.
+ */
+
+const dir = tempDir('tokios-cli-messages-');
+const dataDir = join(dir.path, 'gw');
+let gateway: { url: string; process: TokiosProcess };
+let token: string;
+
+beforeAll(async () => {
+  gateway = await startGatewayProcess(dataDir);
+  token = await createSecret('token', dataDir);
+});
+
+afterAll(async () => {
+  await gateway?.process.stop();
+  dir.remove();
+});
+
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('a connector that cannot get through says why', () => {
+  it('names a refused connection instead of only "connecting"', async () => {
+    const file = writeConfig(dir.path, 'tokios-refused.json', { tunnel_token: token, upstream: 'http://127.0.0.1:9' });
+    const connector = tokios(['connect', '--config', file, '--gateway', `http://127.0.0.1:${await closedPort()}`]);
+    try {
+      await connector.waitFor(/cannot reach the gateway at http:\/\/127\.0\.0\.1:\d+: connection refused/);
+    } finally {
+      await connector.stop();
+    }
+  });
+
+  it('tells a connector given the API URL (…/v1) to drop /v1', async () => {
+    const file = writeConfig(dir.path, 'tokios-v1.json', { tunnel_token: token, upstream: 'http://127.0.0.1:9' });
+    const connector = tokios(['connect', '--config', file, '--gateway', `${gateway.url}/v1`]);
+    try {
+      await connector.waitFor(/HTTP 404.*give the gateway's base URL without \/v1 \(http:\/\/127\.0\.0\.1:\d+\)/);
+      expect(connector.output).not.toContain(token);
+    } finally {
+      await connector.stop();
+    }
+  });
+
+  it('tells register and deployments given the API URL to drop /v1', async () => {
+    const register = await runTokios(['register', '--gateway', `${gateway.url}/v1`, '--name', 'v1-typo'], { env: { TOKIOS_TUNNEL_TOKEN: token, TOKIOS_API_KEY: '' } });
+    expect(register.code).toBe(1);
+    expect(register.stderr).toMatch(/without \/v1/);
+    const admin = await createSecret('key', dataDir, ['--scope', 'admin']);
+    const list = await runTokios(['deployments', '--gateway', `${gateway.url}/v1`], { env: { TOKIOS_API_KEY: admin } });
+    expect(list.code).toBe(1);
+    expect(list.stderr).toMatch(/without \/v1/);
+  });
+});
