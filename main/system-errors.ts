@@ -24,6 +24,8 @@ const PHRASES: Readonly<Record<string, string>> = {
   UND_ERR_CONNECT_TIMEOUT: 'timed out while connecting',
   UND_ERR_SOCKET: 'the connection failed',
   EADDRINUSE: 'the address is already in use',
+  EADDRNOTAVAIL: "the address is not one of this machine's",
+  EEXIST: 'a file of that name is already there',
   // An https:// URL for a server that speaks plain HTTP.
   ERR_SSL_WRONG_VERSION_NUMBER: 'the TLS handshake failed (does the server speak plain http://?)',
   EPROTO: 'the TLS handshake failed (does the server speak plain http://?)',

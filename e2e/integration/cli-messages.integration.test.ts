@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSecret, runTokios, startGatewayProcess, tempDir, tokios, writeConfig, type TokiosProcess } from '../support/processes.js';
+import { TOKIOS_BIN, createSecret, runTokios, startGatewayProcess, tempDir, tokios, writeConfig, type TokiosProcess } from '../support/processes.js';
 
 /**
  * What the `tokios` command says when something is wrong around it: a gateway it cannot
@@ -63,5 +65,32 @@ describe('a connector that cannot get through says why', () => {
     const list = await runTokios(['deployments', '--gateway', `${gateway.url}/v1`], { env: { TOKIOS_API_KEY: admin } });
     expect(list.code).toBe(1);
     expect(list.stderr).toMatch(/without \/v1/);
+  });
+});
+
+describe('system errors are one line naming the flag, never a stack', () => {
+  it('refuses a --data that is a file, for admin commands and serve', async () => {
+    const file = join(dir.path, 'not-a-folder');
+    writeFileSync(file, 'x');
+    for (const args of [['key', 'create', '--data', file], ['serve', '--data', file, '--port', '0']]) {
+      const { code, stderr } = await runTokios(args);
+      expect(code, args.join(' ')).toBe(2);
+      expect(stderr).toMatch(new RegExp(`^tokios: --data ${file}: .*give --data a folder`));
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('refuses a --host that does not resolve', async () => {
+    const { code, stderr } = await runTokios(['gateway', '--host', '999.1.1.1', '--port', '0', '--data', join(dir.path, 'gw-host')]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/cannot listen on 999\.1\.1\.1:0: the host name does not resolve; give --host/);
+    expect(stderr).not.toMatch(/ {4}at /);
+  });
+
+  it('stops quietly when the reader of its output has gone (| head -1)', () => {
+    // `true` exits at once, so the list is written into a pipe nobody reads.
+    const run = spawnSync('bash', ['-c', `"${process.execPath}" "${TOKIOS_BIN}" token list --data "${dataDir}" | true; echo "exit \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
+    expect(run.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(run.stderr).toMatch(/exit 0/);
   });
 });

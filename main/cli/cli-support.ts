@@ -5,6 +5,7 @@ import { TokiosError, isTokiosError } from '../../shared/errors.js';
 import { FileGatewayStore } from '../gateway/file-store.js';
 import type { GatewayStore } from '../gateway/gateway-store.js';
 import type { Logger } from '../logging/logger.js';
+import { describeSystemError, systemErrorCode } from '../system-errors.js';
 
 /** One `tokios` subcommand: its help text, its options, and what it does. */
 export interface Command {
@@ -80,9 +81,26 @@ export function storeUrl(values: Record<string, string | boolean | string[] | un
  */
 export async function openStore(values: Record<string, string | boolean | string[] | undefined>, log?: Logger): Promise<GatewayStore> {
   const url = storeUrl(values);
-  if (url === undefined) return new FileGatewayStore((values.data as string | undefined) ?? defaultGatewayDataDir());
+  if (url === undefined) {
+    const dir = (values.data as string | undefined) ?? defaultGatewayDataDir();
+    return inDataDir('--data', dir, () => new FileGatewayStore(dir));
+  }
   const { PostgresGatewayStore } = await import('../gateway/postgres-store.js');
   return PostgresGatewayStore.open(url, log ? { log } : {});
+}
+
+/**
+ * Runs `open` on the folder `flag` names; a path that cannot be that folder (a file is
+ * there, no permission) becomes one line naming the flag and the fix, not a stack trace.
+ */
+export function inDataDir<T>(flag: string, dir: string, open: () => T): T {
+  try {
+    return open();
+  } catch (error) {
+    const code = systemErrorCode(error);
+    if (isTokiosError(error) || !code || !/^E[A-Z]+$/.test(code)) throw error;
+    throw new TokiosError('USAGE', `${flag} ${dir}: cannot keep data there: ${describeSystemError(error)}; give ${flag} a folder you can write to (or a path that does not exist yet)`);
+  }
 }
 
 /** Prints rows as aligned columns under `header`. */
@@ -97,6 +115,12 @@ export function reportError(error: unknown): number {
     process.stderr.write(`tokios: ${error.message}\n`);
     if (error.code === 'TUNNEL_TOKEN_REJECTED') return ExitCode.TokenRejected;
     if (error.code === 'USAGE' || error.code === 'CONFIG_INVALID' || error.code === 'CONFIG_UNREADABLE' || error.code === 'PORT_IN_USE') return ExitCode.Usage;
+    return ExitCode.Failure;
+  }
+  // A system error nobody described (a file, a socket): one line saying what and why, no stack.
+  const { syscall, path } = (error ?? {}) as NodeJS.ErrnoException;
+  if (syscall && systemErrorCode(error)) {
+    process.stderr.write(`tokios: cannot ${syscall}${path ? ` ${path}` : ''}: ${describeSystemError(error)}\n`);
     return ExitCode.Failure;
   }
   process.stderr.write(`tokios: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { systemErrorCode } from '../system-errors.js';
 import { VERSION } from '../version.js';
 import { type Command, ExitCode, parseCommandArgs, reportError } from './cli-support.js';
 
@@ -71,5 +72,11 @@ function exit(code: number): void {
   // Idle keep-alive sockets (fetch's pool, say) must not hold a finished command open.
   setTimeout(() => process.exit(code), 200).unref();
 }
+
+// `tokios key list | head -1`: the reader has gone, so there is nobody left to tell; stop quietly, as Unix tools do.
+process.stdout.on('error', (error) => {
+  if (systemErrorCode(error) === 'EPIPE') process.exit(ExitCode.Ok);
+  process.exit(reportError(error));
+});
 
 main(process.argv.slice(2)).then(exit, (error: unknown) => exit(reportError(error)));

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { TokiosError } from '../../shared/errors.js';
 import { CloseCode, DEFAULT_HEARTBEAT_MS } from '../../shared/tunnel-protocol.js';
 import { Logger, peerText } from '../logging/logger.js';
+import { describeSystemError } from '../system-errors.js';
 import { ByteBudget } from '../http/held-body.js';
 import { AccountAdmin } from './account-admin.js';
 import { AccountRegistries } from './account-registries.js';
@@ -289,7 +290,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const onError = (error: NodeJS.ErrnoException): void => {
       if (error.code === 'EADDRINUSE') reject(new TokiosError('PORT_IN_USE', `port ${options.port} on ${host} is already in use (another gateway, or Tokios Desktop?); choose another with --port`));
       else if (error.code === 'EACCES') reject(new TokiosError('USAGE', `not allowed to listen on ${host}:${options.port}; use a port above 1023`));
-      else reject(error);
+      else reject(new TokiosError('USAGE', `cannot listen on ${host}:${options.port}: ${describeSystemError(error)}; give --host an address of this machine (127.0.0.1, or 0.0.0.0 for all of them)`));
     };
     server.once('error', onError);
     server.listen(options.port ?? 0, host, () => {

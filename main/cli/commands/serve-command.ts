@@ -7,7 +7,7 @@ import { installLastResortHandler } from '../../logging/last-resort-handler.js';
 import { Logger } from '../../logging/logger.js';
 import { defaultHeadlessDataDir, RENDERER_DIR } from '../../paths.js';
 import { ChildProcessSpawner } from '../../supervisor/child-process-spawner.js';
-import { type Command, ExitCode, parsePort, waitForShutdownSignal } from '../cli-support.js';
+import { type Command, ExitCode, inDataDir, parsePort, waitForShutdownSignal } from '../cli-support.js';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -48,7 +48,7 @@ Options:
       exportTarget: downloads,
       dataDir,
       host: 'headless',
-      secrets: createFileSecretStore(dataDir),
+      secrets: inDataDir('--data', dataDir, () => createFileSecretStore(dataDir)),
       spawner: new ChildProcessSpawner(),
       log,
       ...(values['config-dir'] ? { configDir: values['config-dir'] as string } : {}),
