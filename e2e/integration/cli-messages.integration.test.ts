@@ -94,3 +94,17 @@ describe('system errors are one line naming the flag, never a stack', () => {
     expect(run.stderr).toMatch(/exit 0/);
   });
 });
+
+describe('a typo in --data is said out loud', () => {
+  it('says when an admin command created a new store, and only then', async () => {
+    const typo = join(dir.path, 'gwx');
+    const first = await runTokios(['key', 'create', '--data', typo]);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain(`created a new gateway store in ${typo}: no gateway.json was there`);
+    const second = await runTokios(['key', 'create', '--data', typo]);
+    expect(second.code).toBe(0);
+    expect(second.stderr).not.toMatch(/new gateway store/);
+    const list = await runTokios(['token', 'list', '--data', join(dir.path, 'gwy')]);
+    expect(list.stderr).toMatch(/no gateway store in .*gwy .*is --data right\?/);
+  });
+});

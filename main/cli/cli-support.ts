@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -87,6 +88,27 @@ export async function openStore(values: Record<string, string | boolean | string
   }
   const { PostgresGatewayStore } = await import('../gateway/postgres-store.js');
   return PostgresGatewayStore.open(url, log ? { log } : {});
+}
+
+/**
+ * Opens the store of an admin command (key, token, account), runs `work` on it and closes
+ * it. A folder store with no gateway.json before is said out loud: it is most often a typo
+ * in --data, and a gateway running on the intended folder would never see what was made.
+ */
+export async function withAdminStore<T>(values: Record<string, string | boolean | string[] | undefined>, work: (store: GatewayStore) => Promise<T>): Promise<T> {
+  const dir = storeUrl(values) === undefined ? ((values.data as string | undefined) ?? defaultGatewayDataDir()) : undefined;
+  const isNew = dir !== undefined && !existsSync(join(dir, 'gateway.json'));
+  const store = await openStore(values);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+    if (isNew && existsSync(join(dir, 'gateway.json'))) {
+      process.stderr.write(`tokios: created a new gateway store in ${dir}: no gateway.json was there; a gateway running on another folder will not know what this command made\n`);
+    } else if (isNew) {
+      process.stderr.write(`tokios: no gateway store in ${dir} (no gateway.json there); is --data right?\n`);
+    }
+  }
 }
 
 /**

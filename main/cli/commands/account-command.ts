@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { TokiosError } from '../../../shared/errors.js';
 import { IMPLICIT_ACCOUNT_ID, type GatewayStore } from '../../gateway/gateway-store.js';
 import { hashPassword, passwordProblem } from '../../gateway/passwords.js';
-import { type Command, ExitCode, defaultGatewayDataDir, openStore, printTable } from '../cli-support.js';
+import { type Command, ExitCode, defaultGatewayDataDir, printTable, withAdminStore } from '../cli-support.js';
 
 /** `tokios account create|list`: the accounts of a gateway that many people share. */
 
@@ -46,12 +46,7 @@ Options:
   async run(values, positionals) {
     const action = positionals[0];
     if ((action !== 'create' && action !== 'list') || positionals.length > 1) throw new TokiosError('USAGE', "usage: tokios account create|list; run 'tokios account --help'");
-    const store = await openStore(values);
-    try {
-      return await run(store, values, action);
-    } finally {
-      await store.close();
-    }
+    return withAdminStore(values, (store) => run(store, values, action));
   },
 };
 

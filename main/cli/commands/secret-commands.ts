@@ -3,7 +3,7 @@ import { TokiosError } from '../../../shared/errors.js';
 import type { CreateKeyInput, CredentialView, KeyScope } from '../../../shared/hosted-api.js';
 import { AccountAdmin, type ListableKind } from '../../gateway/account-admin.js';
 import type { GatewayStore } from '../../gateway/gateway-store.js';
-import { type Command, ExitCode, defaultGatewayDataDir, openStore, positiveInt, printTable } from '../cli-support.js';
+import { type Command, ExitCode, defaultGatewayDataDir, positiveInt, printTable, withAdminStore } from '../cli-support.js';
 
 /**
  * `tokios key …` and `tokios token …`: create, list and revoke an account's API keys and
@@ -12,11 +12,6 @@ import { type Command, ExitCode, defaultGatewayDataDir, openStore, positiveInt, 
  */
 
 type Values = Parameters<Command['run']>[0];
-
-async function storeOf(values: Values): Promise<{ store: GatewayStore; admin: AccountAdmin }> {
-  const store = await openStore(values);
-  return { store, admin: new AccountAdmin(store) };
-}
 
 /** REF from the command line, or from stdin when it is `-` (a secret stays off the command line). */
 function refArgument(positionals: string[], kind: string): string {
@@ -95,12 +90,7 @@ ${kind === 'api-key' ? keyHelp : tokenHelp}
         throw new TokiosError('USAGE', `usage: tokios ${name} create|list|revoke; run 'tokios ${name} --help'`);
       }
       if (action !== 'revoke' && positionals.length > 1) throw new TokiosError('USAGE', `tokios ${name} ${action} takes no arguments besides options`);
-      const { store, admin } = await storeOf(values);
-      try {
-        return await run(store, admin, values, positionals, action);
-      } finally {
-        await store.close();
-      }
+      return withAdminStore(values, (store) => run(store, new AccountAdmin(store), values, positionals, action));
     },
   };
 
