@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKIOS_BIN, createSecret, runTokios, startGatewayProcess, tempDir, tokios, writeConfig, type TokiosProcess } from '../support/processes.js';
+import { REPO_ROOT, TOKIOS_BIN, createSecret, runTokios, startGatewayProcess, tempDir, tokios, writeConfig, type TokiosProcess } from '../support/processes.js';
 
 /**
  * What the `tokios` command says when something is wrong around it: a gateway it cannot
@@ -106,5 +106,29 @@ describe('a typo in --data is said out loud', () => {
     expect(second.stderr).not.toMatch(/new gateway store/);
     const list = await runTokios(['token', 'list', '--data', join(dir.path, 'gwy')]);
     expect(list.stderr).toMatch(/no gateway store in .*gwy .*is --data right\?/);
+  });
+});
+
+describe("the checkout's bin/tokios (the README's examples)", () => {
+  it('is the tokios process itself, so killing the pid a script got stops the gateway', async () => {
+    const child = spawn(join(REPO_ROOT, 'bin', 'tokios'), ['gateway', '--port', '0', '--data', join(dir.path, 'gw-bin')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (text: string) => {
+          out += text;
+          const match = out.match(/^(http:\/\/\S+)$/m);
+          if (match) resolve(match[1]!);
+        });
+        child.once('exit', () => reject(new Error(`exited before printing its URL: ${out}`)));
+      });
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      child.kill('SIGTERM');
+      await exited;
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
