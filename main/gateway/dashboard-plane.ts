@@ -35,7 +35,7 @@ import type { SignInThrottle } from './sign-in-throttle.js';
  * and the CSRF token instead of an admin key. Sessions are HttpOnly, SameSite=Strict
  * cookies (Secure over HTTPS); dashboard POSTs must be JSON from this origin; wrong
  * passwords and unknown emails get the same answer in the same time, and repeated
- * failures are throttled per email and per client address.
+ * failures are throttled (sign-in-throttle.ts): per email and address, per address, and (slowing, never locking) per email.
  */
 
 export interface DashboardOptions {
@@ -147,8 +147,8 @@ export class DashboardPlane {
     if (!email || !password) return sendError(res, 400, 'Enter your email and password.', 'invalid_request_error', 'missing_credentials');
     const wait = throttle.waitMs(email, address);
     if (wait > 0) {
-      const minutes = Math.ceil(wait / 60_000);
-      return sendError(res, 429, `Too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, 'rate_limit_error', 'sign_in_throttled', { 'retry-after': String(Math.ceil(wait / 1000)) });
+      const [count, unit] = wait < 60_000 ? [Math.ceil(wait / 1000), 'second'] : [Math.ceil(wait / 60_000), 'minute'];
+      return sendError(res, 429, `Too many failed sign-ins. Try again in ${count} ${unit}${count === 1 ? '' : 's'}.`, 'rate_limit_error', 'sign_in_throttled', { 'retry-after': String(Math.ceil(wait / 1000)) });
     }
     let account: AccountRecord | null;
     if (signUp) {
@@ -173,7 +173,7 @@ export class DashboardPlane {
         throttle.failed(email, address);
         return sendError(res, 401, 'Wrong email or password.', 'authentication_error', 'sign_in_failed');
       }
-      throttle.succeeded(email);
+      throttle.succeeded(email, address);
     }
     const secret = mintSecret('session');
     const now = this.options.now();
