@@ -87,6 +87,22 @@ export class TokiosError extends Error {
   }
 }
 
+/**
+ * A wrong argument, naming its field, so each surface names it its own way: `--expires` on
+ * the command line, `expires` in a JSON body.
+ */
+export class InvalidFieldError extends TokiosError {
+  override readonly name = 'InvalidFieldError';
+
+  constructor(
+    readonly field: string,
+    /** What is wrong, without the field's name: "must be a duration such as 30d, got '30x'". */
+    readonly problem: string,
+  ) {
+    super('INVALID_ARGUMENT', `${field} ${problem}`);
+  }
+}
+
 /** A `tokios.json` (or other user file) that cannot be used; names the file and field. */
 export class ConfigError extends TokiosError {
   override readonly name = 'ConfigError';

@@ -132,3 +132,29 @@ describe("the checkout's bin/tokios (the README's examples)", () => {
     }
   });
 });
+
+describe('a bad command line exits 2 and names the flag', () => {
+  it('names --expires and --models with exit code 2', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['key', 'create', '--expires', '30x'], /^tokios: --expires must be a duration/],
+      [['token', 'create', '--expires', '0d'], /^tokios: --expires must be a duration above zero/],
+      [['key', 'create', '--models', 'bad name!'], /^tokios: --models lists a deployment name that/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = await runTokios([...args, '--data', dataDir]);
+      expect(code, args.join(' ')).toBe(2);
+      expect(stderr).toMatch(message);
+    }
+  });
+
+  it('says which command and subcommand, once, and knows `tokios version`', async () => {
+    const connect = await runTokios(['connect']);
+    expect(connect.stderr).toMatch(/^tokios connect: --config FILE is required/);
+    const frob = await runTokios(['key', 'frob', '--data', dataDir]);
+    expect(frob.code).toBe(2);
+    expect(frob.stderr).toMatch(/unknown subcommand 'frob'/);
+    const version = await runTokios(['version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});

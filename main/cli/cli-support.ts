@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { TokiosError, isTokiosError } from '../../shared/errors.js';
+import { InvalidFieldError, TokiosError, isTokiosError } from '../../shared/errors.js';
 import { FileGatewayStore } from '../gateway/file-store.js';
 import type { GatewayStore } from '../gateway/gateway-store.js';
 import type { Logger } from '../logging/logger.js';
@@ -133,8 +133,11 @@ export function printTable(header: string[], rows: string[][]): void {
 
 /** Prints an error the way every command does, and picks the exit code for it. */
 export function reportError(error: unknown): number {
+  // The admin code names a field (`expires`); on the command line it is the flag `--expires`.
+  if (error instanceof InvalidFieldError) return reportError(new TokiosError('USAGE', `--${error.field} ${error.problem}`));
   if (isTokiosError(error)) {
-    process.stderr.write(`tokios: ${error.message}\n`);
+    // Messages that already say which command ("tokios connect: …") get no second prefix.
+    process.stderr.write(`${error.message.startsWith('tokios ') ? '' : 'tokios: '}${error.message}\n`);
     if (error.code === 'TUNNEL_TOKEN_REJECTED') return ExitCode.TokenRejected;
     if (error.code === 'USAGE' || error.code === 'CONFIG_INVALID' || error.code === 'CONFIG_UNREADABLE' || error.code === 'PORT_IN_USE') return ExitCode.Usage;
     return ExitCode.Failure;

@@ -40,7 +40,7 @@ Commands:
 ${lines.join('\n')}
 
 Run 'tokios <command> --help' for a command's options.
-Version ${VERSION}.`;
+Version ${VERSION} ('tokios version' prints it alone).`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return name ? ExitCode.Ok : ExitCode.Usage;
   }
-  if (name === '--version' || name === '-v') {
+  if (name === '--version' || name === '-v' || name === 'version') {
     process.stdout.write(`${VERSION}\n`);
     return ExitCode.Ok;
   }

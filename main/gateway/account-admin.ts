@@ -1,5 +1,5 @@
 import { parseDuration } from '../../shared/durations.js';
-import { isTokiosError, TokiosError } from '../../shared/errors.js';
+import { InvalidFieldError, isTokiosError, TokiosError } from '../../shared/errors.js';
 import { KEY_SCOPES, type CreateKeyInput, type CreateTokenInput, type CreatedCredential, type CredentialView, type KeyLimits, type KeyScope } from '../../shared/hosted-api.js';
 import { API_KEY_PREFIX, TUNNEL_TOKEN_PREFIX, deploymentNameProblem } from '../../shared/names.js';
 import { credentialProblem, IMPLICIT_ACCOUNT_ID, type AccountRecord, type CredentialRecord, type GatewayStore, type RegisterResult } from './gateway-store.js';
@@ -32,20 +32,20 @@ export class AccountAdmin {
 
   async createKey(accountId: string, input: CreateKeyInput, extra: { device?: boolean } = {}): Promise<CreatedCredential> {
     const scope = input.scope ?? 'client';
-    if (!KEY_SCOPES.includes(scope as KeyScope)) throw new TokiosError('INVALID_ARGUMENT', `scope must be 'client' or 'admin', got '${String(scope).slice(0, 20)}'`);
+    if (!KEY_SCOPES.includes(scope as KeyScope)) throw new InvalidFieldError('scope', `must be 'client' or 'admin', got '${String(scope).slice(0, 20)}'`);
     const limits: KeyLimits = {};
     for (const field of ['rpm', 'tpm', 'parallel'] as const) {
       const value = input[field];
       if (value === undefined || value === null) continue;
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1e9) throw new TokiosError('INVALID_ARGUMENT', `${field} must be a whole number of at least 1, got '${String(value).slice(0, 20)}'`);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1e9) throw new InvalidFieldError(field, `must be a whole number of at least 1, got '${String(value).slice(0, 20)}'`);
       limits[field] = value;
     }
     let models: string[] | undefined;
     if (input.models !== undefined && input.models !== null) {
-      if (!Array.isArray(input.models) || input.models.length === 0) throw new TokiosError('INVALID_ARGUMENT', 'models must be a non-empty list of deployment names');
+      if (!Array.isArray(input.models) || input.models.length === 0) throw new InvalidFieldError('models', 'must be a non-empty list of deployment names');
       for (const name of input.models) {
         const problem = deploymentNameProblem(name);
-        if (problem) throw new TokiosError('INVALID_ARGUMENT', `models: deployment name ${problem}`);
+        if (problem) throw new InvalidFieldError('models', `lists a deployment name that ${problem}`);
       }
       models = [...new Set(input.models)];
     }
@@ -129,11 +129,11 @@ export class AccountAdmin {
   }
 
   private base(kind: 'api-key' | 'tunnel-token', accountId: string, secret: string, label: string | undefined, expires: string | undefined): CredentialRecord {
-    if (label !== undefined && (typeof label !== 'string' || label.length > 100)) throw new TokiosError('INVALID_ARGUMENT', 'label must be text of at most 100 characters');
+    if (label !== undefined && (typeof label !== 'string' || label.length > 100)) throw new InvalidFieldError('label', 'must be text of at most 100 characters');
     let expiresAt: string | undefined;
     if (expires !== undefined && expires !== null && expires !== '') {
       const ms = typeof expires === 'string' ? parseDuration(expires) : null;
-      if (ms === null) throw new TokiosError('INVALID_ARGUMENT', `expires must be a duration such as 30d, 12h or 90m, got '${String(expires).slice(0, 20)}'`);
+      if (ms === null) throw new InvalidFieldError('expires', `must be a duration above zero such as 30d, 12h or 90m, got '${String(expires).slice(0, 20)}'`);
       expiresAt = new Date(this.now() + ms).toISOString();
     }
     return {

@@ -45,7 +45,8 @@ Options:
   allowPositionals: true,
   async run(values, positionals) {
     const action = positionals[0];
-    if ((action !== 'create' && action !== 'list') || positionals.length > 1) throw new TokiosError('USAGE', "usage: tokios account create|list; run 'tokios account --help'");
+    if (action !== 'create' && action !== 'list') throw new TokiosError('USAGE', `tokios account: ${action ? `unknown subcommand '${action}'` : 'a subcommand is required'}: create or list; run 'tokios account --help'`);
+    if (positionals.length > 1) throw new TokiosError('USAGE', `tokios account ${action} takes no arguments besides options`);
     return withAdminStore(values, (store) => run(store, values, action));
   },
 };

@@ -87,7 +87,7 @@ ${kind === 'api-key' ? keyHelp : tokenHelp}
     async run(values, positionals) {
       const action = positionals[0];
       if (action !== 'create' && action !== 'list' && action !== 'revoke') {
-        throw new TokiosError('USAGE', `usage: tokios ${name} create|list|revoke; run 'tokios ${name} --help'`);
+        throw new TokiosError('USAGE', `tokios ${name}: ${action ? `unknown subcommand '${action}'` : 'a subcommand is required'}: create, list or revoke; run 'tokios ${name} --help'`);
       }
       if (action !== 'revoke' && positionals.length > 1) throw new TokiosError('USAGE', `tokios ${name} ${action} takes no arguments besides options`);
       return withAdminStore(values, (store) => run(store, new AccountAdmin(store), values, positionals, action));
