@@ -158,3 +158,14 @@ describe('a bad command line exits 2 and names the flag', () => {
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 });
+
+describe('secrets in the wrong place', () => {
+  it('tells a client that sent a tunnel token that it needs an API key, without echoing the token', async () => {
+    const response = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(401);
+    const text = await response.text();
+    expect(JSON.parse(text).error.message).toMatch(/tunnel token .*Clients need an API key .*tokios key create/);
+    expect(text).not.toContain(token);
+    expect(gateway.process.output).not.toContain(token);
+  });
+});

@@ -156,6 +156,19 @@ describe('config folder', () => {
   });
 });
 
+describe('config folder, a token of another gateway', () => {
+  it("names the file's tunnel_token field and what to do, never the token", async () => {
+    const { core: app, configDir } = await core();
+    const foreign = `tt-${'f'.repeat(43)}`;
+    const file = join(configDir, 'tokios-foreign.json');
+    writeFileSync(file, JSON.stringify({ tunnel_token: foreign, upstream: ollama.url }));
+    const view = await waitForDeployment(app, (d) => d.name === 'foreign' && d.configError !== null);
+    expect(view.configError).toContain(`${file}: field \`tunnel_token\``);
+    expect(view.configError).toMatch(/must hold tokens of the app's own gateway/);
+    expect(view.configError).not.toContain(foreign);
+  });
+});
+
 describe('secrets', () => {
   it('keeps a canary token out of worker command lines, logs and API results; exports 0600 and imports back equal', async () => {
     const logLines: string[] = [];

@@ -1,5 +1,5 @@
 import type { DeploymentInput, DeploymentView, HealthSample, NameCheck } from '../../shared/api.js';
-import { TokiosError } from '../../shared/errors.js';
+import { TokiosError, isTokiosError } from '../../shared/errors.js';
 import type { TunnelState } from '../../shared/health.js';
 import { deploymentNameProblem, maskSecret, tunnelTokenProblem } from '../../shared/names.js';
 import { upstreamFromInput, type TokiosConfig } from '../../shared/tokios-config.js';
@@ -386,7 +386,7 @@ export class DeploymentService {
       await gateway.register(record.name, token);
       this.problems.delete(record.id);
     } catch (error) {
-      this.problems.set(record.id, `Could not register '${record.name}' with the gateway: ${(error as Error).message}`);
+      this.problems.set(record.id, registrationProblem(record, gateway.url, error));
     }
   }
 
@@ -452,4 +452,14 @@ function protect(secret: string | null): void {
 function figuresSignature(view: DeploymentView): string {
   const h = view.health;
   return `${h.state}|${h.rttMs}|${h.inFlight}|${h.requestsPerMinute}|${h.tokensPerSecond}|${h.ttftMs}|${h.totals.requests}|${h.totals.errors}|${h.upstreamReachable}|${h.upstreamKind}`;
+}
+
+/** Why `record` could not be registered, in the words of what the user would change. */
+function registrationProblem(record: DeploymentRecord, gatewayUrl: string, error: unknown): string {
+  // A folder file's name was checked when the file was read: a refusal is about its token,
+  // most often one another gateway issued. The fix is in the file (or the app's gateway).
+  if (record.source === 'folder' && isTokiosError(error) && (error.code === 'INVALID_ARGUMENT' || error.code === 'UNAUTHORIZED')) {
+    return `${record.file}: field \`tunnel_token\`: the app's gateway (${gatewayUrl}) did not issue this token, or it was revoked. Files in this folder must hold tokens of the app's own gateway (create the deployment in the app and export it), or point the app at the gateway that issued the token (the Gateway page).`;
+  }
+  return `Could not register '${record.name}' with the gateway: ${(error as Error).message}`;
 }

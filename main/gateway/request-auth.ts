@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isTokiosError } from '../../shared/errors.js';
 import { CSRF_HEADER, SESSION_COOKIE } from '../../shared/hosted-api.js';
+import { TUNNEL_TOKEN_PREFIX } from '../../shared/names.js';
 import type { CredentialVerifier } from './credential-verifier.js';
 import type { CredentialRecord } from './gateway-store.js';
 import { presentedKey } from './http-util.js';
@@ -30,9 +31,11 @@ const UNCHECKABLE: Extract<AuthOutcome, { ok: false }> = {
   message: "This API key cannot be checked right now: the gateway's database is unreachable and this gateway has not seen the key before. Retry in a moment.",
 };
 
-const REFUSED: Record<'missing' | 'unknown' | 'revoked' | 'expired', Extract<AuthOutcome, { ok: false }>> = {
+const REFUSED: Record<'missing' | 'unknown' | 'tunnel-token' | 'revoked' | 'expired', Extract<AuthOutcome, { ok: false }>> = {
   missing: { ok: false, status: 401, type: 'authentication_error', code: 'missing_api_key', message: 'Missing API key: send "Authorization: Bearer sk-tokios-…" (or "x-api-key: sk-tokios-…").' },
   unknown: { ok: false, status: 401, type: 'authentication_error', code: 'invalid_api_key', message: 'Invalid API key: this gateway does not know it. Create one with `tokios key create --data DIR`.' },
+  // A tunnel token where an API key belongs: the usual mix-up of the two secrets a setup prints.
+  'tunnel-token': { ok: false, status: 401, type: 'authentication_error', code: 'invalid_api_key', message: 'This is a tunnel token (tt-…): connectors use it to open their tunnel. Clients need an API key (sk-tokios-…): create one with `tokios key create`, or on the dashboard.' },
   revoked: { ok: false, status: 401, type: 'authentication_error', code: 'api_key_revoked', message: 'This API key was revoked. Create another with `tokios key create`, or on the dashboard.' },
   expired: { ok: false, status: 401, type: 'authentication_error', code: 'api_key_expired', message: 'This API key has expired. Create another with `tokios key create`, or on the dashboard.' },
 };
@@ -51,7 +54,7 @@ export class RequestAuth {
       if (isTokiosError(error) && error.code === 'STORE_UNAVAILABLE') return UNCHECKABLE;
       throw error;
     }
-    if (!verified.ok) return REFUSED[verified.reason];
+    if (!verified.ok) return REFUSED[verified.reason === 'unknown' && secret.startsWith(TUNNEL_TOKEN_PREFIX) ? 'tunnel-token' : verified.reason];
     return { ok: true, principal: { accountId: verified.record.accountId, credential: verified.record, via: 'key' } };
   }
 
