@@ -102,6 +102,16 @@ describe('file store', () => {
     expect(() => new FileGatewayStore(dir)).toThrow(/field `version`: is 7: .*written by a newer Tokios/);
   });
 
+  it('names a misspelt top-level field rather than the field it was meant to be', () => {
+    const dir = freshDir();
+    new FileGatewayStore(dir);
+    const file = `${dir}/gateway.json`;
+    const text = JSON.stringify({ version: 2, acounts: [], apiKeys: [], tunnelTokens: [], sessions: [], deployments: [] });
+    writeFileSync(file, text);
+    expect(() => new FileGatewayStore(dir)).toThrow(/gateway\.json: `acounts` is not a known field; known fields are version, accounts, /);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
   it('compacts old usage into hours and keeps recent minutes', async () => {
     const store = new FileGatewayStore(freshDir());
     const now = Date.UTC(2030, 0, 10);

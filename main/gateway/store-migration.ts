@@ -67,7 +67,7 @@ export function parseStoreFile(text: string, file: string): ParsedStore {
     const v1 = parseJsonFile(file, text, v.object({ version: versionSchema(1, file), apiKeys: v.array(Secret), tunnelTokens: v.array(Secret), deployments: v.array(V1Deployment) }), WHAT_TO_DO);
     return { data: fromV1(v1), migratedFrom: 1 };
   }
-  const schema = v.object({
+  const schema = v.strictObject({
     version: versionSchema(STORE_VERSION, file),
     accounts: v.array(Account),
     apiKeys: v.array(Credential),

@@ -14,6 +14,11 @@ export function parseJsonFile<S extends v.GenericSchema>(file: string, text: str
   } catch (error) {
     throw new TokiosError('STORE_CORRUPT', `${file} is not valid JSON (${(error as Error).message}); ${whatToDo}`);
   }
+  // A strict object's unknown field is named first: it is most often a typo of a field that
+  // would otherwise be reported as missing ("acounts" → "field `accounts`: is missing").
+  const known = schema.type === 'strict_object' ? Object.keys((schema as unknown as v.StrictObjectSchema<v.ObjectEntries, undefined>).entries) : null;
+  const stray = known && typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value).find((key) => !known.includes(key)) : undefined;
+  if (known && stray !== undefined) throw new TokiosError('STORE_CORRUPT', `${file}: \`${stray.slice(0, 40)}\` is not a known field; known fields are ${known.join(', ')}; ${whatToDo}`);
   const result = v.safeParse(schema, value, { abortEarly: true });
   if (result.success) return result.output;
   const [issue] = result.issues;
