@@ -169,3 +169,20 @@ describe('secrets in the wrong place', () => {
     expect(gateway.process.output).not.toContain(token);
   });
 });
+
+describe('--help and the README agree with what the commands take', () => {
+  it('lists deployments with the admin key from --api-key-file, as register takes it', async () => {
+    const admin = await createSecret('key', dataDir, ['--scope', 'admin']);
+    const keyFile = join(dir.path, 'admin.key');
+    writeFileSync(keyFile, `${admin}\n`, { mode: 0o600 });
+    const { code, stdout, stderr } = await runTokios(['deployments', '--gateway', gateway.url, '--api-key-file', keyFile, '--json'], { env: { TOKIOS_API_KEY: '' } });
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toBeInstanceOf(Array);
+  });
+
+  it("shows every option of connect in its usage line, and every exit code", async () => {
+    const { stdout } = await runTokios(['connect', '--help']);
+    expect(stdout.split('\n')[0]).toContain('[--max-held-bodies N]');
+    expect(stdout).toMatch(/1 another failure/);
+  });
+});

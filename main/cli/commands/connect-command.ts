@@ -8,7 +8,7 @@ import { type Command, ExitCode, positiveInt, waitForShutdownSignal } from '../c
 
 export const connectCommand: Command = {
   name: 'connect',
-  help: `Usage: tokios connect --config FILE [--gateway URL]
+  help: `Usage: tokios connect --config FILE [--gateway URL] [--max-held-bodies N]
 
 Runs a connector headless: keeps a tunnel to the gateway open with the file's
 tunnel_token and forwards the gateway's requests to the file's upstream.
@@ -25,8 +25,8 @@ Reconnects by itself with backoff, and says on stderr why it cannot get through
 API's .../v1 URL clients use. On SIGTERM or Ctrl-C it drains: finishes requests
 in flight, then exits 0.
 
-Exit codes: 0 drained and stopped · 2 bad command line or invalid FILE ·
-            3 the gateway rejected the tunnel token (retrying will not help)
+Exit codes: 0 drained and stopped · 1 another failure · 2 bad command line or
+            invalid FILE · 3 the gateway rejected the tunnel token (retrying will not help)
 
 Options:
   --config FILE    the tokios.json to run (required)

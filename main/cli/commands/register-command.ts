@@ -27,7 +27,7 @@ export function tokenFromArgs(values: Record<string, string | boolean | string[]
 }
 
 /** The API key from --api-key-file or TOKIOS_API_KEY, if any. */
-function apiKeyFromArgs(values: Parameters<Command['run']>[0]): string | undefined {
+export function apiKeyFromArgs(values: Parameters<Command['run']>[0]): string | undefined {
   const file = values['api-key-file'];
   if (typeof file !== 'string') return process.env.TOKIOS_API_KEY?.trim() || undefined;
   let key: string;
@@ -49,6 +49,8 @@ Binds the deployment NAME (what clients put in "model") to the tunnel token TOKE
 Registering a NAME that exists with another token is the swap: the old connector keeps
 serving until one with the new token is online, then new requests go to the new one
 and the old one finishes what it has in flight. No client changes, no request lost.
+A token serves one name: registering it under another NAME moves it there (a rename;
+the old name goes).
 
 The token authenticates the call itself, so nothing else is needed to bind a name
 nobody holds or to renew this token's own. Moving a name bound to another token (the

@@ -16,7 +16,7 @@ type Values = Parameters<Command['run']>[0];
 /** REF from the command line, or from stdin when it is `-` (a secret stays off the command line). */
 function refArgument(positionals: string[], kind: string): string {
   const ref = positionals[1];
-  if (!ref || positionals.length > 2) throw new TokiosError('USAGE', `usage: tokios ${kind} revoke REF (an id, a label, or - to read the secret from stdin)`);
+  if (!ref || positionals.length > 2) throw new TokiosError('USAGE', `usage: tokios ${kind} revoke REF (an id, a label, the secret itself, or - to read it from stdin)`);
   if (ref !== '-') return ref;
   const text = readFileSync(0, 'utf8').trim();
   if (!text) throw new TokiosError('USAGE', `tokios ${kind} revoke -: nothing on stdin`);
@@ -68,7 +68,7 @@ Options for create:
     name,
     help: `Usage: tokios ${name} create [options]
        tokios ${name} list [--json]
-       tokios ${name} revoke REF        (REF: id, label, or - to read the ${what} from stdin)
+       tokios ${name} revoke REF        (REF: id, label, the ${what} itself, or - to read it from stdin)
 
 create prints a new ${what} (${kind === 'api-key' ? 'sk-tokios-…' : 'tt-…'}) as the last line of stdout. Only a hash
 is stored: this is the one time it is shown. revoke takes effect on every gateway using
