@@ -51,7 +51,9 @@ describe('exchange plan', () => {
       kind: 'refuse', status: 501, code: 'endpoint_not_implemented', headers: { 'x-should-retry': 'false' },
       message: expect.stringMatching(/^Deployment 'dep' runs on a llama\.cpp \(llama-server\) upstream, which does not implement POST \/api\/chat\./),
     });
-    expect(plan('/v1/messages/count_tokens', hello('ollama', upstreamEndpoints('ollama', ['/v1/messages'])))).toMatchObject({ kind: 'refuse', status: 501 });
+    expect(plan('/v1/messages/count_tokens', hello('ollama', upstreamEndpoints('ollama', ['/v1/messages'])))).toMatchObject({
+      kind: 'refuse', status: 501, message: expect.stringMatching(/^Deployment 'dep' runs on an Ollama upstream, which/),
+    });
   });
 
   it('answers /api/show itself for upstreams that are not Ollama', () => {

@@ -69,7 +69,8 @@ const TRANSLATORS: Record<string, { translate: Translate; errors: ErrorDialect; 
   '/v1/responses': { translate: translateResponses, errors: 'openai', name: 'Responses' },
 };
 
-const KIND_NAMES: Record<UpstreamKind, string> = { ollama: 'Ollama', llamacpp: 'llama.cpp (llama-server)', openai: 'OpenAI-compatible', unknown: 'unidentified' };
+/** Each kind with its article, as the messages say it: "runs on an Ollama upstream". */
+const KIND_PHRASES: Record<UpstreamKind, string> = { ollama: 'an Ollama', llamacpp: 'a llama.cpp (llama-server)', openai: 'an OpenAI-compatible', unknown: 'an unidentified' };
 const CHAT = '/v1/chat/completions';
 const PASS: ExchangePlan = { kind: 'pass' };
 
@@ -81,7 +82,7 @@ export function planExchange(head: RequestHead, body: PlanBody, context: PlanCon
   const path = query === -1 ? head.path : head.path.slice(0, query);
   const served = assumedEndpoints(hello.upstreamKind, hello.endpoints);
   if (served === 'all' || served.has(path)) return PASS;
-  const kind = KIND_NAMES[hello.upstreamKind];
+  const kind = KIND_PHRASES[hello.upstreamKind];
 
   const translator = TRANSLATORS[path];
   if (translator && served.has(CHAT)) return translate(head, body, translator, kind, context);
@@ -91,14 +92,14 @@ export function planExchange(head: RequestHead, body: PlanBody, context: PlanCon
   const hint = path.startsWith('/api/') ? ' Use the OpenAI-compatible API (/v1/chat/completions, /v1/embeddings) with this deployment, or serve it from Ollama.' : '';
   return {
     kind: 'refuse', status: 501, type: 'not_implemented_error', code: 'endpoint_not_implemented',
-    message: `Deployment '${head.deployment}' runs on a ${kind} upstream, which does not implement ${head.method} ${path}.${hint}`,
+    message: `Deployment '${head.deployment}' runs on ${kind} upstream, which does not implement ${head.method} ${path}.${hint}`,
     // Retrying cannot help: the SDKs that honour this header give up at once.
     headers: { 'x-should-retry': 'false' },
   };
 }
 
 function translate(head: RequestHead, body: PlanBody, translator: (typeof TRANSLATORS)[string], kind: string, context: PlanContext): ExchangePlan {
-  const carried = `Deployment '${head.deployment}' runs on a ${kind} upstream, so this ${translator.name} request is carried over Chat Completions`;
+  const carried = `Deployment '${head.deployment}' runs on ${kind} upstream, so this ${translator.name} request is carried over Chat Completions`;
   const { held, values } = body;
   if (held.size > MAX_TRANSLATED_BODY_BYTES || values > MAX_TRANSLATED_VALUES) {
     return {
