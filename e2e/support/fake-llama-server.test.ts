@@ -68,7 +68,7 @@ describe('fake llama-server matches the captured one', () => {
 
   it('streaming chat: content from the first chunk, usage and timings last, then [DONE]', async () => {
     const real = capture('chat-stream');
-    const fake = await call('/v1/chat/completions', '{"model":"anything","stream":true,"messages":[{"role":"user","content":"Hi"}],"stream_options":{"include_usage":true}}');
+    const fake = await call('/v1/chat/completions', '{"model":"anything","stream":true,"messages":[{"role":"user","content":"Hi"}],"max_tokens":8,"stream_options":{"include_usage":true}}');
     expect(fake.headers['content-type']).toBe(real.headers['content-type']);
     const [realEvents, fakeEvents] = [events(real.body), events(fake.body)];
     expect(fakeEvents.at(-1)).toBe('[DONE]');
@@ -79,6 +79,26 @@ describe('fake llama-server matches the captured one', () => {
     const [realLast, fakeLast] = [JSON.parse(realEvents.at(-2)!), JSON.parse(fakeEvents.at(-2)!)];
     expect(keys(fakeLast)).toEqual(keys(realLast));
     expect(fakeLast.choices[0].finish_reason).toBe('length');
+  });
+
+  it('ends with finish_reason "stop" unless max_tokens cut the reply', async () => {
+    const done = JSON.parse((await call('/v1/chat/completions', '{"model":"m","messages":[{"role":"user","content":"Hi"}]}')).body);
+    expect(done.choices[0].finish_reason).toBe('stop');
+    const cut = JSON.parse((await call('/v1/chat/completions', '{"model":"m","messages":[{"role":"user","content":"Hi"}],"max_tokens":3}')).body);
+    expect(cut.choices[0].finish_reason).toBe('length');
+  });
+
+  it('OpenAI-compatible /v1/completions, whole and streamed, with the chat answer\'s framing', async () => {
+    const whole = JSON.parse((await call('/v1/completions', '{"model":"m","prompt":"Say hi","max_tokens":4}')).body);
+    expect(whole).toMatchObject({ object: 'text_completion', model: 'm', choices: [{ index: 0, finish_reason: 'length', logprobs: null }], usage: { completion_tokens: 4 } });
+    expect(whole.choices[0].text).toMatch(/^Hello from llama\.cpp\./);
+    const chat = JSON.parse(capture('chat-nonstream').body);
+    expect(keys(whole)).toEqual(keys(chat));
+    const streamed = events((await call('/v1/completions', '{"model":"m","prompt":"Say hi","stream":true}')).body);
+    expect(streamed.at(-1)).toBe('[DONE]');
+    const chunks = streamed.slice(0, -1).map((e) => JSON.parse(e));
+    expect(chunks.map((c) => c.choices[0].text).join('')).toMatch(/^Hello from llama\.cpp\. word1/);
+    expect(chunks.at(-1)).toMatchObject({ object: 'text_completion', choices: [{ finish_reason: 'stop' }], usage: { completion_tokens: 6 } });
   });
 
   it('native /completion streaming', async () => {

@@ -67,6 +67,8 @@ export class FakeLlamaServer extends FakeUpstream {
       case 'POST /completion':
       case 'POST /completions':
         return this.completion(res, record, body);
+      case 'POST /v1/completions':
+        return this.openaiCompletion(res, record, body);
       case 'POST /v1/embeddings': {
         const inputs = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? '')];
         return json(res, 200, {
@@ -83,7 +85,7 @@ export class FakeLlamaServer extends FakeUpstream {
     const model = typeof body.model === 'string' ? body.model : 'gpt-3.5-turbo';
     const turn = toolTurn(body);
     if (turn && 'call' in turn) return this.toolCall(res, body, model, turn.call);
-    const { count, token } = turn ? this.say(turn.answer) : this.generation(body.max_tokens ?? body.n_predict);
+    const { count, token, finish } = turn ? this.say(turn.answer) : this.generation(body.max_tokens ?? body.n_predict);
     const created = Math.floor(Date.now() / 1000);
     const id = `chatcmpl-${Math.random().toString(36).slice(2, 12)}`;
     const usage = { completion_tokens: count, prompt_tokens: 29, total_tokens: 29 + count };
@@ -92,7 +94,7 @@ export class FakeLlamaServer extends FakeUpstream {
       let text = '';
       this.generate(record, res, count, (i) => (text += token(i)), () =>
         json(res, 200, {
-          choices: [{ finish_reason: 'length', index: 0, message: { role: 'assistant', content: text } }],
+          choices: [{ finish_reason: finish, index: 0, message: { role: 'assistant', content: text } }],
           created, model, system_fingerprint: BUILD, object: 'chat.completion', usage, id, timings,
         }),
       );
@@ -102,7 +104,7 @@ export class FakeLlamaServer extends FakeUpstream {
     const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}): string =>
       `data: ${JSON.stringify({ choices: [{ finish_reason: finish, index: 0, delta }], created, id, model, system_fingerprint: BUILD, object: 'chat.completion.chunk', ...extra })}\n\n`;
     this.generate(record, res, count, (i) => res.write(chunk({ content: token(i) }, null)), () => {
-      res.write(chunk({}, 'length', { usage, timings }));
+      res.write(chunk({}, finish, { usage, timings }));
       res.end('data: [DONE]\n\n');
     });
   }
@@ -128,6 +130,31 @@ export class FakeLlamaServer extends FakeUpstream {
     for (let at = 0; at < args.length; at += third) res.write(chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(at, at + third) } }] }, null));
     res.write(chunk({}, 'tool_calls', { usage }));
     res.end('data: [DONE]\n\n');
+  }
+
+  /** The OpenAI-compatible text completion (`/v1/completions`): `prompt` in, `choices[].text` out. */
+  private openaiCompletion(res: ServerResponse, record: RecordedRequest, body: Record<string, unknown>): void {
+    const model = typeof body.model === 'string' ? body.model : 'gpt-3.5-turbo';
+    const { count, token, finish } = this.generation(body.max_tokens ?? body.n_predict);
+    const created = Math.floor(Date.now() / 1000);
+    const id = `chatcmpl-${Math.random().toString(36).slice(2, 12)}`;
+    const usage = { completion_tokens: count, prompt_tokens: 4, total_tokens: 4 + count };
+    const timings = { prompt_n: 4, prompt_ms: 0.4, predicted_n: count, predicted_ms: count * 0.25, predicted_per_second: 4000 };
+    const choice = (text: string, reason: string | null): Record<string, unknown> => ({ text, index: 0, logprobs: null, finish_reason: reason });
+    if (body.stream !== true) {
+      let text = '';
+      this.generate(record, res, count, (i) => (text += token(i)), () =>
+        json(res, 200, { choices: [choice(text, finish)], created, model, system_fingerprint: BUILD, object: 'text_completion', usage, id, timings }),
+      );
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', ...HEADERS });
+    const chunk = (text: string, reason: string | null, extra: Record<string, unknown> = {}): string =>
+      `data: ${JSON.stringify({ choices: [choice(text, reason)], created, id, model, system_fingerprint: BUILD, object: 'text_completion', ...extra })}\n\n`;
+    this.generate(record, res, count, (i) => res.write(chunk(token(i), null)), () => {
+      res.write(chunk('', finish, { usage, timings }));
+      res.end('data: [DONE]\n\n');
+    });
   }
 
   private completion(res: ServerResponse, record: RecordedRequest, body: Record<string, unknown>): void {

@@ -55,6 +55,8 @@ export class FakeOllama extends FakeUpstream {
         return sendJson(res, 200, { model: body.model, embeddings: inputs(body.input).map((t) => embed(t)), total_duration: 1_000_000, load_duration: 1000, prompt_eval_count: 4 });
       case 'POST /v1/chat/completions':
         return this.openaiChat(res, record, body);
+      case 'POST /v1/completions':
+        return this.openaiCompletion(res, record, body);
       case 'POST /v1/embeddings':
         if (!this.knows(res, body.model, true)) return;
         return sendJson(res, 200, {
@@ -177,6 +179,34 @@ export class FakeOllama extends FakeUpstream {
         usage: { input_tokens: 12, output_tokens: count, total_tokens: 12 + count },
       }),
     );
+  }
+
+  /** The OpenAI-compatible text completion: `prompt` in, `choices[].text` out, usage on request when streaming. */
+  private openaiCompletion(res: ServerResponse, record: RecordedRequest, body: Record<string, unknown>): void {
+    if (!this.knows(res, body.model, true)) return;
+    const model = body.model as string;
+    const { count, token, finish } = this.generation(body.max_tokens);
+    const id = `cmpl-${Math.floor(Math.random() * 1000)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const usage = { prompt_tokens: 12, completion_tokens: count, total_tokens: 12 + count };
+    const head = { id, object: 'text_completion', created, model, system_fingerprint: 'fp_ollama' };
+    if (body.stream !== true) {
+      let text = '';
+      this.generate(record, res, count, (i) => (text += token(i)), () => {
+        record.reported = { input: usage.prompt_tokens, output: usage.completion_tokens };
+        sendJson(res, 200, { ...head, choices: [{ text, index: 0, finish_reason: finish }], usage });
+      });
+      return;
+    }
+    const chunk = (text: string, reason: string | null): string => `data: ${JSON.stringify({ ...head, choices: [{ text, index: 0, finish_reason: reason }] })}\n\n`;
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    this.generate(record, res, count, (i) => res.write(chunk(token(i), null)), () => {
+      res.write(chunk('', finish));
+      const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+      if (includeUsage) record.reported = { input: usage.prompt_tokens, output: usage.completion_tokens };
+      if (includeUsage) res.write(`data: ${JSON.stringify({ ...head, choices: [], usage })}\n\n`);
+      res.end('data: [DONE]\n\n');
+    });
   }
 
   private openaiChat(res: ServerResponse, record: RecordedRequest, body: Record<string, unknown>): void {

@@ -44,6 +44,8 @@ export interface Generation {
   /** The i-th token's text. */
   token: (index: number) => string;
   count: number;
+  /** Why it ends: "length" when the request's token limit cut it, else "stop" (the model was done). */
+  finish: 'stop' | 'length';
 }
 
 export abstract class FakeUpstream {
@@ -99,15 +101,17 @@ export abstract class FakeUpstream {
 
   /** The reply a generation produces: the label first, then numbered words. */
   generation(limit: unknown): Generation {
-    const count = typeof limit === 'number' && limit > 0 ? Math.min(limit, 100_000) : this.defaultTokens;
+    // A given limit is always reached (the fake never stops early); without one the reply ends by itself.
+    const limited = typeof limit === 'number' && limit > 0;
+    const count = limited ? Math.min(limit, 100_000) : this.defaultTokens;
     const label = this.label;
-    return { count, token: (i) => (i === 0 ? `Hello from ${label}.` : ` word${i}`) };
+    return { count, token: (i) => (i === 0 ? `Hello from ${label}.` : ` word${i}`), finish: limited ? 'length' : 'stop' };
   }
 
   /** A reply of fixed text, one word per token. */
   say(text: string): Generation {
     const words = text.match(/\s*\S+/g) ?? [''];
-    return { count: words.length, token: (i) => words[i] ?? '' };
+    return { count: words.length, token: (i) => words[i] ?? '', finish: 'stop' };
   }
 
   /**
