@@ -15,10 +15,10 @@ async function post(path: string, body: unknown): Promise<Response> {
 
 describe('fake Ollama /v1/completions', () => {
   it('answers a prompt with choices[].text, "stop" when done and "length" when max_tokens cut it', async () => {
-    const done = await (await post('/v1/completions', { model: 'gemma3:4b', prompt: 'Say hi' })).json();
+    const done = JSON.parse(await (await post('/v1/completions', { model: 'gemma3:4b', prompt: 'Say hi' })).text());
     expect(done).toMatchObject({ object: 'text_completion', model: 'gemma3:4b', system_fingerprint: 'fp_ollama', choices: [{ index: 0, finish_reason: 'stop' }], usage: { completion_tokens: 5 } });
     expect(done.choices[0].text).toMatch(/^Hello from ollama\. word1/);
-    const cut = await (await post('/v1/completions', { model: 'gemma3:4b', prompt: 'Say hi', max_tokens: 2 })).json();
+    const cut = JSON.parse(await (await post('/v1/completions', { model: 'gemma3:4b', prompt: 'Say hi', max_tokens: 2 })).text());
     expect(cut.choices[0].finish_reason).toBe('length');
   });
 
