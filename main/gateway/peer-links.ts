@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { type WebSocketServer } from 'ws';
@@ -18,16 +18,26 @@ import type { TunnelEntry } from './tunnel-registry.js';
  * multiplexed relay (frames batched per event-loop turn, no HTTP parsing), and the request's
  * routing, limits and dialect work are done once, by the replica the client reached.
  *
- * Replicas authenticate with a credential derived from a secret in the shared database
- * (PostgresGatewayStore.peerCredential): anything else at `/v1/peer` gets 401.
+ * Replicas authenticate each other with a credential derived from a secret in the shared
+ * database (PostgresGatewayStore.peerCredential), which never crosses the wire: the dialer
+ * proves it knows it for the URL it dials (a fresh nonce and the time, MACed), the replica
+ * there proves it back on that nonce. A URL in Redis can point anywhere, so whatever
+ * answers there learns nothing it could present to a real replica, and gets no streams
+ * unless it proved it holds the credential too. Anything else at `/v1/peer` gets 401.
  */
 
 export const PEER_PATH = '/v1/peer';
 const REPLICA_HEADER = 'x-tokios-replica';
+/** The accepting replica's answer to the dialer's nonce. */
+const PROOF_HEADER = 'x-tokios-peer-proof';
+/** How far a dialer's clock may be from ours; a proof is accepted once within it. */
+const PROOF_WINDOW_MS = 60_000;
 
 export interface PeerLinksOptions {
   replicaId: string;
   credential: string;
+  /** The URL the others dial to reach this replica (what their proofs name). */
+  ownUrl: () => string;
   log: Logger;
   heartbeatMs: number;
   /** The holder's side: this replica's own tunnel with that id, if it has one. */
@@ -48,12 +58,18 @@ export class PeerLinks {
   private readonly wss: WebSocketServer;
   private readonly outgoing = new Map<string, Outgoing>();
   private readonly incoming = new Set<TunnelSession>();
-  private readonly expected: Buffer;
+  /** Nonces of proofs accepted within the window: a proof seen on the wire cannot be replayed. */
+  private readonly seenNonces = new Map<string, number>();
+  /** The nonce each accepted upgrade answers in its 101. */
+  private readonly acceptedNonce = new WeakMap<IncomingMessage, string>();
   private closed = false;
 
   constructor(private readonly options: PeerLinksOptions) {
-    this.expected = digest(options.credential);
     this.wss = createTunnelSocketServer();
+    this.wss.on('headers', (headers, req) => {
+      const nonce = this.acceptedNonce.get(req);
+      if (nonce) headers.push(`${PROOF_HEADER}: ${this.mac('accept', this.options.ownUrl(), 0, nonce)}`);
+    });
   }
 
   /** Keeps a link to `replica` at `url` up (dials now, and again after it drops). */
@@ -80,12 +96,13 @@ export class PeerLinks {
   /** The HTTP server's upgrade handler for PEER_PATH. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const presented = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
-    if (!timingSafeEqual(digest(presented), this.expected)) {
-      this.options.log.warnRepeated(`peer-rejected ${req.socket.remoteAddress}`, `peer link from ${req.socket.remoteAddress} rejected: wrong credential`);
+    const nonce = this.verifyDial(String(req.headers.authorization ?? ''));
+    if (!nonce) {
+      this.options.log.warnRepeated('peer-rejected', `peer link from ${req.socket.remoteAddress} rejected: no valid proof of the cluster credential (another database's replica, a replayed proof, or clocks more than 60 s apart)`);
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    this.acceptedNonce.set(req, nonce);
     const from = peerText(String(req.headers[REPLICA_HEADER] ?? 'unknown'), 64);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new TunnelSession(ws, { role: 'connector', limits: DEFAULT_LIMITS, heartbeatMs: this.options.heartbeatMs });
@@ -115,8 +132,11 @@ export class PeerLinks {
     const url = new URL(link.url);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.pathname = url.pathname.replace(/\/+$/, '') + PEER_PATH;
+    const nonce = randomBytes(16).toString('hex');
+    const at = Date.now();
+    let proven = false;
     const ws = new WebSocket(url, TUNNEL_SUBPROTOCOL, {
-      headers: { authorization: `Bearer ${this.options.credential}`, [REPLICA_HEADER]: this.options.replicaId },
+      headers: { authorization: `TokiosPeer ${at}.${nonce}.${this.mac('dial', link.url, at, nonce)}`, [REPLICA_HEADER]: this.options.replicaId },
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 5000,
@@ -124,7 +144,15 @@ export class PeerLinks {
     });
     link.ws = ws;
     ws.on('error', () => undefined);
+    ws.on('upgrade', (res) => {
+      proven = sameText(String(res.headers[PROOF_HEADER] ?? ''), this.mac('accept', link.url, 0, nonce));
+    });
     ws.on('open', () => {
+      if (!proven) {
+        // Whatever answers at that URL does not hold the credential: it gets no streams.
+        this.options.log.warnRepeated(`peer-unproven ${replica}`, `peer link to replica ${replica} (${link.url}) refused: the server there did not prove the cluster credential`);
+        return ws.terminate();
+      }
       link.backoff.up();
       const session = new TunnelSession(ws, { role: 'gateway', limits: DEFAULT_LIMITS, heartbeatMs: this.options.heartbeatMs });
       link.session = session;
@@ -144,6 +172,25 @@ export class PeerLinks {
       link.timer = setTimeout(() => this.dial(replica, link), link.backoff.next());
       link.timer.unref();
     });
+  }
+
+  /** The MAC binding the credential to one handshake: who speaks, the URL dialled, the time and nonce. */
+  private mac(role: 'dial' | 'accept', url: string, at: number, nonce: string): string {
+    return createHmac('sha256', this.options.credential).update(`tokios peer ${role}\n${url}\n${at}\n${nonce}`).digest('base64url');
+  }
+
+  /** The nonce of a valid, fresh, unused dial proof for this replica's URL; null otherwise. */
+  private verifyDial(authorization: string): string | null {
+    const match = /^TokiosPeer (\d{1,15})\.([0-9a-f]{32})\.([\w-]{43})$/.exec(authorization);
+    if (!match) return null;
+    const at = Number(match[1]);
+    const nonce = match[2]!;
+    const now = Date.now();
+    if (Math.abs(now - at) > PROOF_WINDOW_MS || this.seenNonces.has(nonce)) return null;
+    if (!sameText(match[3]!, this.mac('dial', this.options.ownUrl(), at, nonce))) return null;
+    for (const [seen, time] of this.seenNonces) if (now - time > PROOF_WINDOW_MS) this.seenNonces.delete(seen);
+    this.seenNonces.set(nonce, at);
+    return nonce;
   }
 
   /**
@@ -197,6 +244,11 @@ function pipe(inbound: TunnelStream, outbound: TunnelStream): void {
       inbound.consumed(bytes);
     },
   };
+}
+
+/** Equality that takes as long whatever the first differing byte. */
+function sameText(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
 }
 
 function digest(text: string): Buffer {

@@ -82,6 +82,7 @@ export class ReplicaSet {
     this.links = new PeerLinks({
       replicaId: this.id,
       credential: options.credential,
+      ownUrl: () => this.advertiseUrl,
       log: options.log,
       heartbeatMs: options.heartbeatMs,
       tunnel: options.tunnel,
