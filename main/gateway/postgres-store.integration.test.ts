@@ -63,6 +63,20 @@ describe('postgres store', () => {
     await expect.poll(() => changes.filter((c) => c.type === 'credential-revoked')).toEqual([{ type: 'credential-revoked', id: 'tok_1', kind: 'tunnel-token', accountId: IMPLICIT_ACCOUNT_ID }]);
   });
 
+  it('a change made while a watcher starts is not lost: once its feed is live, the watcher hears to reload everything', async () => {
+    const url = await pg.createDatabase('starting');
+    const watching = await open(url);
+    const other = await open(url);
+    // What a gateway does as it starts: reads the bindings, then watches. Another replica registers in between.
+    expect(await watching.deployments()).toEqual([]);
+    const secret = mintSecret('tunnel-token');
+    await other.addCredential({ id: 'tok_1', kind: 'tunnel-token', accountId: IMPLICIT_ACCOUNT_ID, hash: hashSecret(secret), created: new Date().toISOString() });
+    await other.register(IMPLICIT_ACCOUNT_ID, 'gemma', 'tok_1', { allowMove: false });
+    const changes: Invalidation[] = [];
+    watching.watchChanges((change) => changes.push(change));
+    await expect.poll(() => changes).toEqual([{ type: 'deployments-changed', accountId: null }]);
+  });
+
   it('while the server is down: known credentials still verify, changes fail as STORE_UNAVAILABLE; usage batches are written once', async () => {
     const url = await pg.createDatabase('outage');
     const store = await open(url);

@@ -280,7 +280,7 @@ export class PostgresGatewayStore implements GatewayStore {
 
   // ---- internals ------------------------------------------------------------------------
 
-  /** A dedicated connection that LISTENs; on loss it retries every second and, once back, reports one catch-all change. */
+  /** A dedicated connection that LISTENs; on loss it retries every second; each time it is live, it reports one catch-all change. */
   private async listen(missedSome: boolean): Promise<void> {
     this.listenRetry = null;
     if (this.closed) return;
@@ -316,11 +316,12 @@ export class PostgresGatewayStore implements GatewayStore {
     }
     if (this.closed) return void client.end().catch(() => undefined);
     this.listener = client;
-    if (missedSome) {
-      this.options.log?.info(`change feed of ${this.location} is back; reloading what may have changed meanwhile`);
-      this.known.clear();
-      this.deliver({ type: 'deployments-changed', accountId: null });
-    }
+    // A change committed before LISTEN took effect was announced to nobody here: after an
+    // outage, and just as well at the start, between what the watcher read and this moment
+    // (a replica starting while another registers). So every time the feed goes live, everything reloads.
+    if (missedSome) this.options.log?.info(`change feed of ${this.location} is back; reloading what may have changed meanwhile`);
+    this.known.clear();
+    this.deliver({ type: 'deployments-changed', accountId: null });
   }
 
   private deliver(change: Invalidation): void {
