@@ -97,7 +97,7 @@ beforeAll(async () => {
   [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
   redisClient = new Redis(redis.url, { lazyConnect: true });
   await redisClient.connect();
-  const first = await replica(0);
+  const [first] = await Promise.all([replica(0), replica(1)]);
   key = (await first.admin.createKey(IMPLICIT_ACCOUNT_ID, { scope: 'admin' })).key!;
 }, 60_000);
 
@@ -112,7 +112,7 @@ afterAll(async () => {
 
 describe('peer links', () => {
   it('a request reaches the connector another replica holds', async () => {
-    const holder = await replica(1);
+    const holder = gateways[1]!;
     const { token } = await deploy(holder, 'held');
     const connector = await RogueConnector.connect(holder.url, token, DEFAULT_LIMITS);
     connectors.push(connector);
@@ -142,6 +142,35 @@ describe('peer links', () => {
       await redisClient.multi().del('tokios:alive:rep_impostor', 'tokios:tunnels:rep_impostor').srem('tokios:replicas', 'rep_impostor').exec();
       impostor.server.closeAllConnections();
       impostor.server.close();
+    }
+  });
+
+  it("a connector flapping its upstream's health costs the other replicas one record, not one per report", async () => {
+    const [viewer, holder] = gateways;
+    const { token } = await deploy(holder!, 'flappy');
+    const connector = await RogueConnector.connect(holder!.url, token, DEFAULT_LIMITS);
+    connectors.push(connector);
+    await connector.serving();
+    const tunnelId = connector.settings!.tunnelId;
+    const subscriber = new Redis(redis.url, { lazyConnect: true });
+    await subscriber.connect();
+    let announced = 0;
+    subscriber.on('message', (_channel: string, text: string) => {
+      if ((JSON.parse(text) as { tunnel?: string }).tunnel === tunnelId) announced++;
+    });
+    await subscriber.subscribe('tokios:directory');
+    try {
+      const status = (upstream: 'up' | 'down'): Buffer => encodeFrame(FrameType.Status, 0, 0, JSON.stringify({ upstream }));
+      connector.send(...Array.from({ length: 2000 }, (_, i) => status(i % 2 === 0 ? 'down' : 'up')), status('down'));
+      const state = async (): Promise<string | undefined> => {
+        const response = await fetch(`${viewer!.url}/v1/deployments`, { headers: { authorization: `Bearer ${key}` } });
+        const body = (await response.json()) as { deployments: Array<{ name: string; members: Array<{ state: string }> }> };
+        return body.deployments.find((d) => d.name === 'flappy')?.members[0]?.state;
+      };
+      await expect.poll(state, { timeout: 10_000, interval: 100 }).toBe('upstream-down');
+      expect(announced).toBeLessThanOrEqual(2);
+    } finally {
+      subscriber.disconnect();
     }
   });
 });

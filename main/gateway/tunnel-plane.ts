@@ -135,18 +135,30 @@ export class TunnelPlane {
       const model = hello.model === null ? '(unknown)' : peerText(hello.model);
       log.info(`tunnel ${entry.id} ready: connector ${peerText(hello.version)}, ${hello.upstreamKind} upstream, model ${model}, ${name ? `serving '${peerText(name)}'` : 'waiting for a deployment name'}`);
     });
-    session.on('goaway', ({ reason }) => {
+    // Draining is for good: a connector repeating its go-away changes nothing more to say.
+    session.once('goaway', ({ reason }) => {
       log.info(`tunnel ${entry.id} draining at the connector's request (${peerText(reason)})`);
       this.options.onTunnelChange?.(entry, false);
     });
     // Its health checks: a member whose upstream is down gets requests only when no other member can take them.
+    // Routing follows each report at once; what is said about it (a log line, the record every other
+    // replica reads) follows once per turn and only for a real change, and the log is held back like
+    // any flood: a connector can pack thousands of reports into one message.
+    let announcedDown = false;
+    let announcing = false;
     session.on('status', ({ upstream }) => {
-      const down = upstream === 'down';
-      if (down === (entry.upstreamDown ?? false)) return;
-      entry.upstreamDown = down;
-      log.info(`tunnel ${entry.id}: the connector reports its upstream ${down ? 'down' : 'back up'}`);
-      this.options.onTunnelChange?.(entry, false);
-      if (!down) registry.markReady(entry);
+      entry.upstreamDown = upstream === 'down';
+      if (announcing) return;
+      announcing = true;
+      setImmediate(() => {
+        announcing = false;
+        const down = entry.upstreamDown ?? false;
+        if (down === announcedDown || session.closed) return;
+        announcedDown = down;
+        log.warnRepeated(`upstream-status ${entry.id}`, `tunnel ${entry.id}: the connector reports its upstream ${down ? 'down' : 'back up'}`);
+        this.options.onTunnelChange?.(entry, false);
+        if (!down) registry.markReady(entry);
+      });
     });
     // Per peer (an address, or an IPv6 /64), so one peer's flood of broken frames or bad heads is one line per window.
     const peer = addressGroup(remoteAddress);
