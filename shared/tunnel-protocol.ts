@@ -166,6 +166,11 @@ export interface RequestHead {
    * that should carry the request. Never sent to a connector.
    */
   tunnel?: string;
+  /**
+   * Between gateway replicas only, with `tunnel`: the account the sending replica routed the
+   * request for. The holder relays only onto a tunnel of that account, whatever Redis said.
+   */
+  account?: string;
 }
 
 export interface ResponseHead {

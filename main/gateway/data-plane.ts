@@ -231,8 +231,8 @@ export class DataPlane {
       chunks = [plan.body];
     }
 
-    // A member another replica holds: the peer link to it carries the stream, naming the tunnel.
-    const stream = entry.session.openStream(entry.replica ? { ...head, tunnel: entry.id } : head, chunks.length === 0);
+    // A member another replica holds: the peer link to it carries the stream, naming the tunnel and whose request it is.
+    const stream = entry.session.openStream(entry.replica ? { ...head, tunnel: entry.id, account: entry.accountId } : head, chunks.length === 0);
     if (entry.replica) {
       entry.hops = (entry.hops ?? 0) + 1;
       res.once('close', () => entry.hops!--);

@@ -173,4 +173,39 @@ describe('peer links', () => {
       subscriber.disconnect();
     }
   });
+
+  it("a directory entry putting another account's connector under a name gets that connector no request", async () => {
+    const [sender, holder] = gateways;
+    // Account B's connector, on the holder.
+    const other = await stores[0]!.createAccount({ email: 'b@example.com', passwordHash: null });
+    const theirs = (await holder!.admin.createToken(other.id, {})).token!;
+    const connector = await RogueConnector.connect(holder!.url, theirs, DEFAULT_LIMITS);
+    connectors.push(connector);
+    connector.onRequest = (request) => connector.respond(request.streamId, 200, { 'content-type': 'application/json' }, ['{"from":"account b"}']);
+    await pollUntil(() => connector.settings !== null, "the holder's settings");
+    const tunnelId = connector.settings!.tunnelId;
+    // Account A's name, with no connector of its own; then what anyone who can write to Redis can do:
+    // list B's tunnel, on the replica that really holds it, as a member of A's name.
+    const { tokenId } = await deploy(sender!, 'victim');
+    let holderId = '';
+    await pollUntil(() => {
+      void (async () => {
+        for (const id of await redisClient.smembers('tokios:replicas')) if (await redisClient.hexists(`tokios:tunnels:${id}`, tunnelId)) holderId = id;
+      })();
+      return holderId !== '';
+    }, "the holder's record of that tunnel");
+    const record = { id: tunnelId, accountId: IMPLICIT_ACCOUNT_ID, tokenId, hello: { version: 'x', upstreamKind: 'openai', models: [], model: null, limits: DEFAULT_LIMITS }, connectedAt: Date.now(), remoteAddress: '127.0.0.1', upstreamDown: false, draining: false };
+    await redisClient.publish('tokios:directory', JSON.stringify({ replica: holderId, tunnel: tunnelId, record: null }));
+    await redisClient.publish('tokios:directory', JSON.stringify({ replica: holderId, tunnel: tunnelId, record }));
+    const members = async (): Promise<number> => {
+      const response = await fetch(`${sender!.url}/v1/deployments`, { headers: { authorization: `Bearer ${key}` } });
+      const body = (await response.json()) as { deployments: Array<{ name: string; members: unknown[] }> };
+      return body.deployments.find((d) => d.name === 'victim')?.members.length ?? 0;
+    };
+    await expect.poll(members, { timeout: 5000, interval: 50 }).toBe(1);
+    const answer = await chat(sender!, 'victim');
+    expect(answer.text).not.toContain('account b');
+    expect(answer.status).toBe(503);
+    expect(connector.requests).toHaveLength(0);
+  });
 });

@@ -194,8 +194,9 @@ export class PeerLinks {
   }
 
   /**
-   * The holder's side of a hop: the stream another replica opened, onto the tunnel it names.
-   * A tunnel that is gone or draining refuses the stream, so the sender tries another member.
+   * The holder's side of a hop: the stream another replica opened, onto the tunnel it names,
+   * only if that tunnel belongs to the account the request was routed for. A tunnel that is
+   * gone or draining refuses the stream, so the sender tries another member.
    */
   private relay(inbound: TunnelStream, head: RequestHead): void {
     const entry = head.tunnel ? this.options.tunnel(head.tunnel) : undefined;
@@ -203,7 +204,13 @@ export class PeerLinks {
       inbound.reset(ResetCode.RefusedStream, 'that connector is no longer on this replica');
       return;
     }
-    const { tunnel: _tunnel, ...forward } = head;
+    if (entry.accountId !== head.account) {
+      // The sender's directory (Redis) put another account's connector under this request's name.
+      this.options.log.warnRepeated('peer-account', `a request relayed for another account than tunnel ${entry.id}'s was refused; check who can write to Redis`);
+      inbound.reset(ResetCode.RefusedStream, 'that connector is no longer on this replica');
+      return;
+    }
+    const { tunnel: _tunnel, account: _account, ...forward } = head;
     const outbound = entry.session.openStream(forward, inbound.remoteEnded);
     pipe(inbound, outbound);
   }

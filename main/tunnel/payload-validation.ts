@@ -72,6 +72,10 @@ export function parseRequestHead(payload: Buffer, maxBytes: number): RequestHead
     if (typeof value.tunnel !== 'string' || value.tunnel.length > 64) throw new StreamError('request head has an invalid tunnel');
     head.tunnel = value.tunnel;
   }
+  if (value.account !== undefined) {
+    if (typeof value.account !== 'string' || value.account.length > 64) throw new StreamError('request head has an invalid account');
+    head.account = value.account;
+  }
   return head;
 }
 
