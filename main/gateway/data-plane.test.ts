@@ -209,6 +209,35 @@ describe('data plane: refused streams and cancellation', () => {
   });
 });
 
+describe('data plane: held request bodies', () => {
+  it('a body is held only until its answer begins (no retry is possible after that), not while the answer streams', async () => {
+    // Room for one 3 KB body at a time: a second request fits only if the first, answering, let go of its body.
+    const small = await startRig(1000, { maxHeldBodyBytes: 4096 });
+    try {
+      const { connector } = await small.deploy('long');
+      // Answers begin and never end, like a long generation.
+      connector.onRequest = (request) => connector.respond(request.streamId, 200, { 'content-type': 'text/event-stream' }, ['data: {"n":1}\n\n'], false);
+      const streaming = new AbortController();
+      const open = (): Promise<Response> =>
+        fetch(`${small.gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${small.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'long', stream: true, prompt: 'x'.repeat(3000) }),
+          signal: streaming.signal,
+        });
+      try {
+        expect((await open()).status).toBe(200);
+        expect((await open()).status).toBe(200);
+      } finally {
+        streaming.abort();
+      }
+    } finally {
+      await small.gateway.destroy();
+      small.dir.remove();
+    }
+  });
+});
+
 describe('data plane: translated routes facing hostile peers', () => {
   const CHAT_ONLY = CHAT_ONLY_UPSTREAM;
   const messages = (body: object, stream = false): string => JSON.stringify({ model: 'chat-only', max_tokens: 5, stream, ...body });

@@ -273,6 +273,8 @@ export class DataPlane {
         }
         // Header names and values were checked by Node's rules when the head arrived.
         res.writeHead(response.status, framing.headers);
+        // The answer began: no other member will be tried, so the body need not be held while it streams.
+        body.held.release();
         if (framing.length !== null) length = new ResponseLength(framing.length);
         // Streaming answers: let the client see the status line before the first token.
         const type = String(response.headers['content-type'] ?? '');
