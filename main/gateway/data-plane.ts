@@ -170,8 +170,10 @@ export class DataPlane {
         this.waitAndForward(req, res, head, body, refused, ctx).catch((error: unknown) => this.failed(res, head, error));
         return;
       }
-      // A connector may accept less than ours do; what it cannot take must not reach it.
-      const refusal = entry.session.peerLimits.maxHeaderBytes < DEFAULT_LIMITS.maxHeaderBytes ? headRefusal(head.path, head.headers, entry.session.peerLimits.maxHeaderBytes) : null;
+      // A connector may accept less than ours do; what it cannot take must not reach it. Its
+      // Hello says so (for a member another replica holds, the session is the peer link's).
+      const maxHeadBytes = entry.hello?.limits.maxHeaderBytes ?? entry.session.peerLimits.maxHeaderBytes;
+      const refusal = maxHeadBytes < DEFAULT_LIMITS.maxHeaderBytes ? headRefusal(head.path, head.headers, maxHeadBytes) : null;
       if (refusal) return sendError(res, refusal.status, refusal.message, 'invalid_request_error', refusal.code);
       this.exchange(entry, res, head, body, ctx.ticket, (code, reason, fail) => {
         if (code !== ResetCode.RefusedStream) {

@@ -208,4 +208,24 @@ describe('peer links', () => {
     expect(answer.status).toBe(503);
     expect(connector.requests).toHaveLength(0);
   });
+
+  it('a request too big for the connector another replica holds gets the 431 it would get on that replica', async () => {
+    const [sender, holder] = gateways;
+    const { token } = await deploy(holder!, 'narrow');
+    const connector = await RogueConnector.connect(holder!.url, token, { ...DEFAULT_LIMITS, maxHeaderBytes: 2048 });
+    connectors.push(connector);
+    connector.onRequest = (request) => connector.respond(request.streamId, 200, { 'content-type': 'application/json' }, ['{"from":"narrow"}']);
+    await connector.serving();
+    await expect.poll(async () => (await chat(sender!, 'narrow')).text, { timeout: 10_000, interval: 100 }).toContain('"from":"narrow"');
+    const answer = await fetch(`${sender!.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-trace': 'x'.repeat(3000) },
+      body: JSON.stringify({ model: 'narrow', messages: [] }),
+    });
+    expect(answer.status).toBe(431);
+    expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('request_header_fields_too_large');
+    // A head past what the connector said it accepts never reaches it.
+    expect(connector.requests.filter((r) => r.head.headers['x-trace'] !== undefined)).toHaveLength(0);
+  });
 });
+
