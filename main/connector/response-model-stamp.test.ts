@@ -50,6 +50,15 @@ describe('response model stamp', () => {
     expect(s.push(chunk)).toBe(chunk);
   });
 
+  it('passes a stream whose values already are the name through without copying, cut anywhere', () => {
+    const s = new ModelStamp('bench');
+    const event = 'data: {"id":"c1","model":"bench","choices":[{"delta":{"content":"hi"}}]}\n\n';
+    const whole = Buffer.from(event.repeat(3));
+    expect(s.push(whole)).toBe(whole);
+    expect(stamp([event.slice(0, 20), event.slice(20) + event], 'bench')).toBe(event + event);
+    expect(stamp([event.replace('"bench"', '"bench-2"')], 'bench')).toBe(event);
+  });
+
   it('holds back at most a bounded tail when a value never ends', () => {
     const s = new ModelStamp('d');
     const out = s.push(Buffer.from(`{"model":"${'x'.repeat(5000)}`));

@@ -8,9 +8,11 @@
  * bytes cannot occur inside a string (quotes there are escaped), so this touches keys only,
  * at any depth: Chat Completions chunks, Ollama's NDJSON lines, Anthropic's `message_start`
  * and Responses' `response.*` objects alike. Every format puts one `model` per line (an SSE
- * event, an NDJSON object), so after a replacement the search resumes at the next line. A
- * key cut by a chunk boundary is held back until the next chunk completes it (at most
- * {@link MAX_HELD} bytes).
+ * event, an NDJSON object), so after a value the search resumes at the next line. A value
+ * that already is the name (an upstream model named like its deployment) stays in place, so
+ * such a stream passes on uncopied: rebuilding every event of a saturated stream doubled the
+ * connector's CPU per event. A key cut by a chunk boundary is held back until the next
+ * chunk completes it (at most {@link MAX_HELD} bytes).
  *
  * It runs in the connector, on the machine that generates the tokens, rather than in a
  * gateway that may serve many accounts and pay for every event's CPU. Lengths change, so the
@@ -59,7 +61,8 @@ export class ModelStamp {
         break;
       }
       if (!value) continue;
-      spans.push(value);
+      // A value that already is the name stays as it is: no copy of the chunk for it.
+      if (!this.isReplacement(data, value)) spans.push(value);
       // One model per line: the next one, if any, is on the next line (the searches skip the rest of this one).
       const newline = data.indexOf(NEWLINE, value[1]);
       if (newline === -1) break;
@@ -99,6 +102,11 @@ export class ModelStamp {
     }
     if (out.length > 0) this.escapedAtEnd = endsEscaped(out, this.escapedAtEnd);
     return out;
+  }
+
+  private isReplacement(data: Buffer, [start, end]: [number, number]): boolean {
+    const name = this.replacement;
+    return end - start === name.length && data.compare(name, 0, name.length, start, end) === 0;
   }
 
   private escapedBefore(data: Buffer, at: number): boolean {
