@@ -3,7 +3,7 @@ import { embed, encodeEmbedding, FakeUpstream, sendJson, toolTurn, type FakeUpst
 
 /**
  * An upstream that answers like llama.cpp's `llama-server`, matched to the responses
- * captured from a real one in ../shared/fixtures/llama-server-b4750: the same headers
+ * captured from a real one in e2e/fixtures/llama-server-b4750: the same headers
  * (`Server: llama.cpp`, keep-alive), streaming that starts straight with content, a last
  * chunk with `finish_reason` plus `usage` and `timings`, `data: [DONE]`, the request's
  * `model` echoed back, HTTP 500 for malformed JSON, the 404 error object for unknown

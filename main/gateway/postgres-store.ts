@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { TokiosError } from '../../shared/errors.js';
 import { deploymentNameProblem } from '../../shared/names.js';
-import type { Logger } from '../logging/logger.js';
+import { redactUrl, type Logger } from '../logging/logger.js';
 import {
   credentialProblem,
   IMPLICIT_ACCOUNT_ID,
@@ -59,7 +59,7 @@ export class PostgresGatewayStore implements GatewayStore {
   private secret: string | null = null;
 
   private constructor(private readonly url: string, private readonly options: PostgresStoreOptions) {
-    this.location = redactUrl(url);
+    this.location = redactUrl(url, 'database');
     this.pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, connectionTimeoutMillis: 3000, idleTimeoutMillis: 30_000, application_name: 'tokios' });
     // An idle connection the server dropped must not become an unhandled error.
     this.pool.on('error', (error) => options.log?.warn(`database connection lost (${this.location}): ${error.message}`));
@@ -393,16 +393,6 @@ function json(value: unknown): string | null {
   return value === undefined || value === null ? null : JSON.stringify(value);
 }
 
-/** The URL as it may be shown: without its password. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(a database URL that does not parse)';
-  }
-}
 
 function toAccount(r: Row): AccountRecord {
   return { id: r.id as string, email: (r.email as string | null) ?? null, passwordHash: (r.password_hash as string | null) ?? null, created: r.created as string };

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Redis } from 'ioredis';
 import type { HelloPayload } from '../../shared/tunnel-protocol.js';
-import type { Logger } from '../logging/logger.js';
+import { redactUrl, type Logger } from '../logging/logger.js';
 import type { TunnelSession } from '../tunnel/tunnel-session.js';
 import type { AccountRegistries } from './account-registries.js';
 import { PeerLinks } from './peer-links.js';
@@ -98,7 +98,7 @@ export class ReplicaSet {
       await Promise.all([this.redis.connect(), this.subscriber.connect()]);
       await this.subscriber.subscribe(CHANNEL);
     } catch (error) {
-      throw new Error(`cannot reach Redis at ${redactRedis(this.options.redisUrl)}: ${(error as Error).message}; check --redis (and that Redis is running)`, { cause: error });
+      throw new Error(`cannot reach Redis at ${redactUrl(this.options.redisUrl, 'Redis')}: ${(error as Error).message}; check --redis (and that Redis is running)`, { cause: error });
     }
     this.subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
     this.redis.on('ready', () => {
@@ -111,7 +111,7 @@ export class ReplicaSet {
     this.redis.on('close', () => {
       if (this.redisDown || this.closing) return;
       this.redisDown = true;
-      log.warn(`lost Redis at ${redactRedis(this.options.redisUrl)}: serving on with what is known (members, links); reconnecting`);
+      log.warn(`lost Redis at ${redactUrl(this.options.redisUrl, 'Redis')}: serving on with what is known (members, links); reconnecting`);
     });
     await this.announceAll();
     await this.scan();
@@ -288,15 +288,4 @@ function recordOf(entry: TunnelEntry): TunnelRecord {
     upstreamDown: entry.upstreamDown ?? false,
     draining: entry.retired || entry.session.draining || entry.session.peerDraining,
   };
-}
-
-/** The Redis URL as it may be shown: without a password. */
-export function redactRedis(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(a Redis URL that does not parse)';
-  }
 }

@@ -42,6 +42,17 @@ export function redact(text: string): string {
   return out;
 }
 
+/** A server's URL as it may be shown (`what` names it when it does not parse): without its password. */
+export function redactUrl(url: string, what: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return `(a ${what} URL that does not parse)`;
+  }
+}
+
 /** Characters that could end a log line, rewrite it on a terminal, or reorder it visually. */
 const UNSAFE_EXTRA = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 /** Longest peer string a log line carries. */
